@@ -1,0 +1,62 @@
+"""FastAPI application factory.
+
+The app is deliberately thin: it authenticates, validates and hands work to Temporal (decisions),
+Redis (emotion readings) or the database (reads). Business rules live in ``ecs.domain`` and the
+workflow, so the API can be scaled or restarted freely without losing work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api.middleware import RequestContextMiddleware
+from api.problems import install_problem_handlers
+from api.resources import Resources
+from api.routes import health
+from ecs.settings import Settings, get_settings
+
+API_DESCRIPTION = """
+The Empathic Credit System API. Authenticate with **Authorize** (OAuth2 password flow) after
+registering with `POST /v1/auth/register`. Every error is an RFC 9457 problem body.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.resources = Resources.create(settings)
+        try:
+            yield
+        finally:
+            await app.state.resources.close()
+
+    app = FastAPI(
+        title="Empathic Credit System",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        allow_credentials=True,
+    )
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health.router)
+    for router in _v1_routers():
+        app.include_router(router, prefix="/v1")
+    return app
+
+
+def _v1_routers() -> list[object]:
+    """Resource routers; imported here so a module missing a router fails loudly at start."""
+    return []

@@ -1,0 +1,1 @@
+"""Empathic Credit System: shared core (settings, data model, domain, stream, Temporal glue)."""

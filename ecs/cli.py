@@ -1,0 +1,132 @@
+"""The ``ecs`` command line: one entry point for every process of the system."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+
+from ecs.logs import configure_logging
+from ecs.settings import InsecureConfiguration, Settings, get_settings
+
+
+def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from ecs.db.migrate import upgrade
+
+    configure_logging("migrate", settings.log_level)
+    upgrade(settings.effective_database_url)
+    print(f"database migrated: {settings.effective_database_url.split('@')[-1]}")
+    return 0
+
+
+def _api(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    configure_logging("api", settings.log_level)
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=args.host or settings.api_host,
+        port=args.port or settings.api_port,
+        log_config=None,
+        access_log=False,
+        workers=args.workers,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def _worker(settings: Settings, _args: argparse.Namespace) -> int:
+    from worker import run_worker
+
+    configure_logging("worker", settings.log_level)
+    asyncio.run(run_worker(settings))
+    return 0
+
+
+def _stream(settings: Settings, args: argparse.Namespace) -> int:
+    from ecs.stream.consumer import run_consumer
+
+    configure_logging("stream", settings.log_level)
+    asyncio.run(run_consumer(settings, consumer_name=args.name))
+    return 0
+
+
+def _dev(settings: Settings, args: argparse.Namespace) -> int:
+    from ecs.devstack import run_dev
+
+    return run_dev(settings, args)
+
+
+def _model_server(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ecs.risk.server import create_app
+
+    configure_logging("model-server", settings.log_level)
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_config=None, access_log=False)
+    return 0
+
+
+def _simulate(settings: Settings, args: argparse.Namespace) -> int:
+    from ecs.simulate import run_simulation
+
+    configure_logging("simulate", settings.log_level)
+    return asyncio.run(run_simulation(settings, args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ecs", description="Empathic Credit System")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_migrate)
+
+    api = sub.add_parser("api", help="run the HTTP API")
+    api.add_argument("--host", default=None)
+    api.add_argument("--port", type=int, default=None)
+    api.add_argument("--workers", type=int, default=1)
+    api.set_defaults(func=_api)
+
+    sub.add_parser("worker", help="run the Temporal worker").set_defaults(func=_worker)
+
+    stream = sub.add_parser("stream", help="run the emotion stream consumer")
+    stream.add_argument("--name", default=None, help="consumer name (default: host-pid)")
+    stream.set_defaults(func=_stream)
+
+    dev = sub.add_parser("dev", help="run the whole system on embedded defaults")
+    dev.add_argument("--api-port", type=int, default=None)
+    dev.add_argument("--temporal-port", type=int, default=7233)
+    dev.add_argument("--ui-port", type=int, default=None)
+    dev.add_argument("--redis-port", type=int, default=6380)
+    dev.add_argument("--no-stream", action="store_true", help="do not start the stream consumer")
+    dev.set_defaults(func=_dev)
+
+    model = sub.add_parser("model-server", help="serve the risk scorecard over HTTP")
+    model.add_argument("--host", default="127.0.0.1")
+    model.add_argument("--port", type=int, default=8100)
+    model.set_defaults(func=_model_server)
+
+    sim = sub.add_parser("simulate", help="simulate app users streaming emotions")
+    sim.add_argument("--users", type=int, default=20)
+    sim.add_argument("--rate", type=float, default=50.0, help="readings per second, all users")
+    sim.add_argument("--duration", type=float, default=30.0, help="seconds")
+    sim.add_argument("--api-url", default=None)
+    sim.add_argument("--credit-requests", type=int, default=3)
+    sim.set_defaults(func=_simulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+    except InsecureConfiguration as exc:
+        print(f"ecs: {exc}", file=sys.stderr)
+        return 2
+    func: Callable[[Settings, argparse.Namespace], int] = args.func
+    return func(settings, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

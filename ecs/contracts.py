@@ -1,0 +1,121 @@
+"""Messages exchanged with the credit-decision workflow.
+
+Every signal, query and update takes and returns plain JSON through the pydantic data converter,
+so the same workflow is driven by the REST API, the `temporal` CLI and the Web UI alike. Only
+stdlib and pydantic are imported here because the workflow sandbox imports this module too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ecs.domain.status import DecisionStatus
+
+WORKFLOW_ID_PREFIX = "credit-decision-"
+WORKFLOW_TYPE = "CreditDecisionWorkflow"
+SIGNAL_EMOTION = "emotion"
+QUERY_STATUS = "status"
+UPDATE_ACCEPT = "accept"
+UPDATE_DECLINE = "decline"
+UPDATE_REVIEW = "review"
+SEARCH_ATTR_STATUS = "CreditStatus"
+SEARCH_ATTR_BAND = "RiskBand"
+
+CreditTypeName = Literal["SHORT_TERM", "LONG_TERM"]
+
+
+def workflow_id_for(decision_id: str) -> str:
+    return f"{WORKFLOW_ID_PREFIX}{decision_id}"
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CoolingOffConfig(_Message):
+    """Thresholds travel in the workflow input so the workflow never reads settings (determinism)."""
+
+    pause_seconds: int = Field(default=3600, gt=0)
+    distress_stress: float = Field(default=0.8, ge=0, le=1)
+    distress_intensity: float = Field(default=0.6, ge=0, le=1)
+    calm_stress: float = Field(default=0.5, ge=0, le=1)
+
+
+class DecisionInput(_Message):
+    decision_id: str
+    user_id: str
+    offer_ttl_seconds: int = Field(gt=0)
+    cooling_off: CoolingOffConfig = CoolingOffConfig()
+
+
+class EmotionSignal(BaseModel):
+    """One emotion reading delivered to a running decision (deduplicated by ``event_id``).
+
+    Lenient on purpose (extra keys ignored, most fields optional) so an operator can type
+    ``{"event_id": "e1", "stress": 0.95, "intensity": 0.9}`` into the CLI.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_id: str = Field(min_length=1, max_length=64)
+    stress: float = Field(ge=0, le=1)
+    intensity: float = Field(default=0.5, ge=0, le=1)
+    positivity: float | None = Field(default=None, ge=0, le=1)
+    kind: str = "reading"
+    occurred_at: datetime | None = None
+
+
+class AcceptRequest(_Message):
+    user_id: str
+
+
+class DeclineRequest(_Message):
+    user_id: str
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ReviewRequest(_Message):
+    """An analyst's resolution of a REFERRED decision. The comment is mandatory for the audit."""
+
+    reviewer_id: str
+    approve: bool
+    comment: str = Field(min_length=3, max_length=2000)
+    credit_limit: Decimal | None = Field(default=None, gt=0, max_digits=14, decimal_places=2)
+    interest_rate: Decimal | None = Field(default=None, gt=0, lt=1, max_digits=7, decimal_places=4)
+    credit_type: CreditTypeName | None = None
+
+
+class OfferView(_Message):
+    offer_id: str
+    credit_limit: Decimal
+    interest_rate: Decimal
+    credit_type: CreditTypeName
+    expires_at: datetime
+
+
+class DecisionView(_Message):
+    """What the ``status`` query returns and what the API renders."""
+
+    decision_id: str
+    workflow_id: str
+    user_id: str
+    status: DecisionStatus
+    approved: bool | None = None
+    risk_score: float | None = None
+    risk_band: str | None = None
+    credit_limit: Decimal | None = None
+    interest_rate: Decimal | None = None
+    credit_type: CreditTypeName | None = None
+    reason_codes: list[str] = []
+    offer: OfferView | None = None
+    cooling_off_until: datetime | None = None
+    cooling_off_reason: str | None = None
+    emotion_signals_seen: int = 0
+    last_emotion_event_id: str | None = None
+    model_version: str | None = None
+    policy_version: str | None = None
+    updated_at: datetime | None = None

@@ -1,0 +1,1 @@
+"""Relational storage: SQLModel tables and engine/session factories."""

@@ -1,0 +1,203 @@
+"""SQLModel tables: the system of record.
+
+Temporal owns the *process*; these tables own the *facts* (who the user is, what money moved, what
+was decided and why). Listing and analytics read here, never Temporal visibility, because
+visibility is eventually consistent and holds no business data.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Numeric, String, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from ecs.db.types import UTCDateTime, utcnow
+from ecs.domain.status import DecisionStatus, OfferStatus, RecordKind, Role
+
+MONEY = Numeric(14, 2)
+RATE = Numeric(7, 4)
+OPEN_DECISION_SQL = "status IN ('PENDING', 'COOLING_OFF', 'REFERRED', 'OFFERED', 'ACCEPTED')"
+
+
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    email: str = Field(sa_type=String(320), unique=True, index=True)
+    password_hash: str = Field(sa_type=String(255))
+    role: Role = Field(default=Role.CUSTOMER, sa_type=String(16))
+    consent_emotion_processing: bool = Field(default=False)
+    consent_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+
+
+class CreditAccount(SQLModel, table=True):
+    """The user's active credit line: one row per user, replaced when a new offer is deployed."""
+
+    __tablename__ = "credit_accounts"
+
+    user_id: uuid.UUID = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
+    credit_limit: Decimal = Field(sa_type=MONEY)
+    interest_rate: Decimal = Field(sa_type=RATE)
+    credit_type: str = Field(sa_type=String(16))
+    offer_id: uuid.UUID = Field(foreign_key="offers.id", unique=True)
+    activated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+class Transaction(SQLModel, table=True):
+    __tablename__ = "transactions"
+    __table_args__ = (Index("ix_transactions_user_time", "user_id", "occurred_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
+    amount: Decimal = Field(sa_type=MONEY)
+    direction: str = Field(sa_type=String(3))  # "in" | "out"
+    description: str | None = Field(default=None, sa_type=String(200))
+    occurred_at: datetime = Field(sa_type=UTCDateTime())
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+class EmotionEvent(SQLModel, table=True):
+    """One raw reading. The client-chosen event id is the primary key: redelivery is a no-op."""
+
+    __tablename__ = "emotion_events"
+    __table_args__ = (Index("ix_emotion_events_user_time", "user_id", "occurred_at"),)
+
+    event_id: uuid.UUID = Field(primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
+    occurred_at: datetime = Field(sa_type=UTCDateTime())
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    kind: str = Field(sa_type=String(32))
+    positivity: float
+    intensity: float
+    stress: float
+    context: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class EmotionDaily(SQLModel, table=True):
+    """Per-user daily sums: features and dashboards read these instead of scanning raw rows."""
+
+    __tablename__ = "emotion_daily"
+    __table_args__ = (Index("ix_emotion_daily_day", "day"),)
+
+    user_id: uuid.UUID = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
+    day: date = Field(primary_key=True)
+    readings: int = 0
+    positivity_sum: float = 0.0
+    intensity_sum: float = 0.0
+    stress_sum: float = 0.0
+    distress_count: int = 0
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+class CreditDecision(SQLModel, table=True):
+    """Header of one credit decision (one Temporal workflow).
+
+    ``status`` is a projection of the workflow's state kept for listing; the facts of the decision
+    live in append-only ``decision_records``. The partial unique index makes "one open decision per
+    user" a database guarantee rather than a race the API hopes to win.
+    """
+
+    __tablename__ = "credit_decisions"
+    __table_args__ = (
+        UniqueConstraint("user_id", "idempotency_key", name="uq_credit_decisions_idempotency"),
+        Index(
+            "uq_credit_decisions_one_open_per_user",
+            "user_id",
+            unique=True,
+            postgresql_where=text(OPEN_DECISION_SQL),
+            sqlite_where=text(OPEN_DECISION_SQL),
+        ),
+        Index("ix_credit_decisions_user_requested", "user_id", "requested_at"),
+        Index("ix_credit_decisions_status", "status"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
+    workflow_id: str = Field(sa_type=String(80), unique=True)
+    idempotency_key: str | None = Field(default=None, sa_type=String(128))
+    status: DecisionStatus = Field(default=DecisionStatus.PENDING, sa_type=String(16))
+    requested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+class DecisionRecord(SQLModel, table=True):
+    """Append-only audit of what was decided, by whom or by which model and policy, and why."""
+
+    __tablename__ = "decision_records"
+    __table_args__ = (
+        UniqueConstraint("decision_id", "kind", "sequence", name="uq_decision_records_step"),
+        Index("ix_decision_records_score", "risk_score"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    decision_id: uuid.UUID = Field(foreign_key="credit_decisions.id", index=True, ondelete="CASCADE")
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    kind: RecordKind = Field(sa_type=String(16))
+    sequence: int = 0
+    outcome: str = Field(sa_type=String(16))  # APPROVED | DENIED | REFERRED
+    features: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    model_name: str | None = Field(default=None, sa_type=String(64))
+    model_version: str | None = Field(default=None, sa_type=String(64))
+    risk_score: float | None = None
+    risk_band: str | None = Field(default=None, sa_type=String(2))
+    policy_version: str = Field(sa_type=String(32))
+    credit_limit: Decimal = Field(default=Decimal("0"), sa_type=MONEY)
+    interest_rate: Decimal = Field(default=Decimal("0"), sa_type=RATE)
+    credit_type: str | None = Field(default=None, sa_type=String(16))
+    reason_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reviewer_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    comment: str | None = Field(default=None, sa_type=String(2000))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+
+
+class Offer(SQLModel, table=True):
+    """A credit offer. ``OPEN`` → ``ACCEPTED`` → ``DEPLOYED``, or ``DECLINED`` / ``EXPIRED``."""
+
+    __tablename__ = "offers"
+    __table_args__ = (
+        Index(
+            "uq_offers_one_open_per_user",
+            "user_id",
+            unique=True,
+            postgresql_where=text("status = 'OPEN'"),
+            sqlite_where=text("status = 'OPEN'"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    decision_id: uuid.UUID = Field(foreign_key="credit_decisions.id", unique=True, ondelete="CASCADE")
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    credit_limit: Decimal = Field(sa_type=MONEY)
+    interest_rate: Decimal = Field(sa_type=RATE)
+    credit_type: str = Field(sa_type=String(16))
+    status: OfferStatus = Field(default=OfferStatus.OPEN, sa_type=String(16))
+    expires_at: datetime = Field(sa_type=UTCDateTime())
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    settled_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+
+
+class Notification(SQLModel, table=True):
+    """What the app shows the user. ``dedup_key`` makes the notify activity safe to retry."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_created", "user_id", "created_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
+    dedup_key: str = Field(sa_type=String(160), unique=True)
+    kind: str = Field(sa_type=String(32))
+    title: str = Field(sa_type=String(200))
+    body: str = Field(sa_type=String(2000))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    decision_id: uuid.UUID | None = Field(default=None, foreign_key="credit_decisions.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    read_at: datetime | None = Field(default=None, sa_type=UTCDateTime())

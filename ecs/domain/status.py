@@ -1,0 +1,48 @@
+"""Lifecycle states shared by the workflow, the database projection and the API."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class DecisionStatus(StrEnum):
+    PENDING = "PENDING"  # fetching history / scoring
+    COOLING_OFF = "COOLING_OFF"  # paused: the user is in acute distress
+    REFERRED = "REFERRED"  # waiting for an analyst (model unavailable or policy referral)
+    OFFERED = "OFFERED"  # offer open, waiting for accept/decline/expiry
+    ACCEPTED = "ACCEPTED"  # accepted, credit line being deployed
+    ACTIVE = "ACTIVE"  # credit line deployed
+    DECLINED = "DECLINED"
+    EXPIRED = "EXPIRED"
+    DENIED = "DENIED"
+
+
+OPEN_DECISION_STATUSES: frozenset[DecisionStatus] = frozenset(
+    {
+        DecisionStatus.PENDING,
+        DecisionStatus.COOLING_OFF,
+        DecisionStatus.REFERRED,
+        DecisionStatus.OFFERED,
+        DecisionStatus.ACCEPTED,
+    }
+)
+
+
+class OfferStatus(StrEnum):
+    OPEN = "OPEN"
+    ACCEPTED = "ACCEPTED"
+    DEPLOYED = "DEPLOYED"
+    DECLINED = "DECLINED"
+    EXPIRED = "EXPIRED"
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    ANALYST = "analyst"
+
+
+class RecordKind(StrEnum):
+    """Why an append-only decision record was written."""
+
+    AUTOMATED = "AUTOMATED"
+    REVIEW = "REVIEW"

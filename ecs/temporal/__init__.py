@@ -1,0 +1,1 @@
+"""Temporal glue: client factory, data converter and the payload-encryption codec."""

@@ -1,0 +1,76 @@
+"""Temporal worker entry point: ``python worker.py`` (or ``ecs worker``).
+
+Runs the credit-decision workflows and their activities. SIGINT/SIGTERM stop polling, let running
+activities finish within a grace period, then exit: Temporal re-dispatches anything unfinished to
+another worker, so a restart never loses a decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities import build_activities
+from ecs.logs import configure_logging
+from ecs.settings import Settings, get_settings
+from ecs.temporal.client import connect
+from workflows import WORKFLOWS
+
+log = logging.getLogger("ecs.worker")
+GRACEFUL_SHUTDOWN = timedelta(seconds=20)
+
+
+def create_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.temporal_task_queue,
+        workflows=WORKFLOWS,
+        activities=build_activities(settings),
+        activity_executor=executor,
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        max_concurrent_activities=64,
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    client = await connect_with_retry(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    with ThreadPoolExecutor(max_workers=64, thread_name_prefix="activity") as executor:
+        worker = create_worker(client, settings, executor)
+        log.info("worker started", extra={"task_queue": settings.temporal_task_queue})
+        async with worker:
+            await stop.wait()
+            log.info("worker stopping: draining activities")
+    log.info("worker stopped")
+
+
+async def connect_with_retry(settings: Settings, attempts: int = 60) -> Client:
+    """The worker may start before the Temporal server is ready (compose, ``ecs dev``)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await connect(settings)
+        except Exception as exc:
+            if attempt == attempts:
+                raise
+            log.warning("temporal not reachable yet", extra={"attempt": attempt, "error": str(exc)})
+            await asyncio.sleep(min(0.2 * attempt, 2.0))
+    raise AssertionError("unreachable")
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging("worker", settings.log_level)
+    asyncio.run(run_worker(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+"""Deterministic workflow code only."""
+
+WORKFLOWS: list[type] = []
