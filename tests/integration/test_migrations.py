@@ -13,10 +13,10 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, SQLModel
 
-from ecs.db.tables import CreditDecision, DecisionRecord, User
-from ecs.domain.status import RecordKind
 from ecs.db.engine import make_engine
 from ecs.db.migrate import downgrade, upgrade
+from ecs.db.tables import CreditDecision, DecisionRecord, User
+from ecs.domain.status import RecordKind
 from tests.support import fresh_postgres_database
 
 TABLES = {
@@ -92,8 +92,11 @@ def test_database_enforces_invariants(empty_database: str) -> None:
             session.rollback()
             session.add(
                 DecisionRecord(
-                    decision_id=first.id, user_id=user.id, kind=RecordKind.AUTOMATED,
-                    outcome="DENIED", policy_version="p1",
+                    decision_id=first.id,
+                    user_id=user.id,
+                    kind=RecordKind.AUTOMATED,
+                    outcome="DENIED",
+                    policy_version="p1",
                 )
             )
             session.commit()
