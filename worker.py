@@ -34,7 +34,7 @@ def create_worker(client: Client, settings: Settings, executor: ThreadPoolExecut
         activities=build_activities(settings),
         activity_executor=executor,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
-        max_concurrent_activities=64,
+        max_concurrent_activities=executor._max_workers,
     )
 
 

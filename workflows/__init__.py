@@ -1,3 +1,7 @@
-"""Deterministic workflow code only."""
+"""Deterministic workflow code only: no I/O, no clocks, no heavy imports."""
 
-WORKFLOWS: list[type] = []
+from workflows.credit_decision import CreditDecisionWorkflow
+
+WORKFLOWS: list[type] = [CreditDecisionWorkflow]
+
+__all__ = ["WORKFLOWS", "CreditDecisionWorkflow"]

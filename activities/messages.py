@@ -1,0 +1,90 @@
+"""Inputs and outputs of the activities: the only data that crosses into workflow history.
+
+Kept small on purpose (features, not raw transactions) because everything here is persisted,
+encrypted, in Temporal's history for the life of the workflow.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ecs.contracts import OfferView, ReviewRequest
+from ecs.domain.features import Features
+from ecs.domain.policy import PolicyOutcome
+from ecs.domain.status import DecisionStatus
+from ecs.risk.model import RiskScore
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(frozen=True, protected_namespaces=())
+
+
+class FetchHistoryInput(_Msg):
+    user_id: str
+    as_of: datetime
+
+
+class ApproveInput(_Msg):
+    """Apply the policy and persist the decision record (+ offer) in one transaction."""
+
+    decision_id: str
+    user_id: str
+    features: Features
+    score: RiskScore | None
+    score_error: str | None = None
+    offer_expires_at: datetime
+    review: ReviewRequest | None = None
+    prior: PolicyOutcome | None = None  # the automated outcome a review resolves
+
+
+class ApprovalResult(_Msg):
+    outcome: PolicyOutcome
+    offer: OfferView | None
+
+
+class StatusInput(_Msg):
+    decision_id: str
+    status: DecisionStatus
+
+
+class SettleInput(_Msg):
+    decision_id: str
+    offer_id: str
+    outcome: Literal["ACCEPTED", "DECLINED", "EXPIRED"]
+
+
+class DeployInput(_Msg):
+    decision_id: str
+    offer_id: str
+    user_id: str
+
+
+class DeployResult(_Msg):
+    credit_limit: Decimal
+    interest_rate: Decimal
+    credit_type: str
+    activated_at: datetime
+    newly_deployed: bool
+
+
+class NotifyInput(_Msg):
+    user_id: str
+    decision_id: str
+    kind: str
+    title: str
+    body: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def dedup_key(self) -> str:
+        """One notification per decision and kind, however often the activity is retried."""
+        return f"{self.decision_id}:{self.kind}"
+
+
+class HistorySnapshot(_Msg):
+    features: Features
+    latest_emotion_at: datetime | None = None
