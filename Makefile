@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-run: $(STAMP) ## the whole system on embedded defaults (API :8000, Temporal UI :8233)
-	$(BIN)/ecs dev
+run: $(STAMP) ## the whole system on embedded defaults (API :8000, Temporal UI :8233); ARGS="--no-stream"
+	$(BIN)/ecs dev $(ARGS)
 
 test: $(STAMP) ## the full suite (unit, workflows, API, stream, end-to-end)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
