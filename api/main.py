@@ -59,4 +59,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _v1_routers() -> list[object]:
     """Resource routers; imported here so a module missing a router fails loudly at start."""
-    return []
+    from api.routes import emotions
+
+    return [emotions.router]

@@ -1,0 +1,529 @@
+"""The stream consumer (``ecs stream``): Redis Stream → database, then signals to open decisions.
+
+Guarantees and how they are kept:
+
+* **Nothing acknowledged before it is committed.** A batch is read with XREADGROUP, written in one
+  database transaction (``ecs.stream.store.persist``), and only then XACKed. A crash anywhere
+  before XACK leaves the entries in the group's pending list.
+* **Nothing lost when a consumer dies.** Every consumer periodically XAUTOCLAIMs entries idle for
+  longer than ``stream_claim_idle_ms`` (a dead peer's, or its own from a previous life).
+* **Nothing counted twice.** Redelivery is expected; the raw insert is idempotent on ``event_id``
+  and aggregates only grow for rows that insert actually created.
+* **One bad entry cannot stall the stream.** An undecodable entry, one delivered more than
+  ``stream_max_deliveries`` times, or a reading the database refuses (e.g. an unknown user) goes to
+  ``<stream>:dead`` with its error and original fields, then is acknowledged. A failing batch is
+  retried entry by entry, then reading by reading, so only the culprit is dead-lettered.
+* **Database outages are waited out, not dead-lettered.** Connection-level errors (and deadlocks)
+  are retried with back-off, holding the batch; the stream simply backs up in Redis.
+* **Trimming never removes unacknowledged work.** XTRIM MINID is set to the oldest entry any group
+  still needs (its oldest pending entry, else its last-delivered id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+from sqlalchemy import Engine
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
+
+from ecs.db.engine import get_engine
+from ecs.domain.emotions import CoolingOffThresholds
+from ecs.settings import Settings
+from ecs.stream.messages import PoisonEntry, StreamReading, decode_entry, encode_entry
+from ecs.stream.signaller import Signaller
+from ecs.stream.store import PersistResult, persist
+from ecs.temporal.client import connect
+
+log = logging.getLogger("ecs.stream")
+
+BLOCK_MS = 1000
+TRIM_INTERVAL_SECONDS = 10.0
+STALE_CONSUMER_MS = 3_600_000
+MAX_BACKOFF_SECONDS = 5.0
+
+
+def default_consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def dead_letter_stream(stream: str) -> str:
+    return f"{stream}:dead"
+
+
+def thresholds_from(settings: Settings) -> CoolingOffThresholds:
+    return CoolingOffThresholds(
+        distress_stress=settings.cooling_off_distress_stress,
+        distress_intensity=settings.cooling_off_distress_intensity,
+        calm_stress=settings.cooling_off_calm_stress,
+    )
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Errors that retrying the same data cannot fix (constraint or value errors).
+
+    Everything else (lost connection, deadlock, locked SQLite file, even a missing table while a
+    migration is pending) is treated as transient: the batch is held and retried, never
+    dead-lettered, because the data is fine and the database is not.
+    """
+    if isinstance(exc, PoisonEntry | IntegrityError | DataError):
+        return True
+    return isinstance(exc, StatementError) and not isinstance(exc, DBAPIError)
+
+
+@dataclass
+class Entry:
+    id: bytes
+    fields: dict[bytes, bytes] | None  # None: deleted from the stream while pending
+    deliveries: int = 1
+    readings: list[StreamReading] = field(default_factory=list)
+
+
+@dataclass
+class DeadLetter:
+    entry: Entry
+    error: str
+    index: int | None = None  # the reading's position inside the entry, when only it failed
+    reading: StreamReading | None = None
+
+    def fields(self, consumer: str) -> dict[bytes, bytes | str | int]:
+        original: dict[bytes, bytes] = dict(self.entry.fields or {})
+        if self.reading is not None:
+            original = encode_entry([self.reading])
+        out: dict[bytes, bytes | str | int] = dict(original)
+        out[b"dlq_error"] = self.error[:2000]
+        out[b"dlq_source_id"] = self.entry.id
+        out[b"dlq_consumer"] = consumer
+        out[b"dlq_deliveries"] = self.entry.deliveries
+        out[b"dlq_at"] = str(time.time())
+        if self.index is not None:
+            out[b"dlq_index"] = self.index
+        return out
+
+
+@dataclass
+class BatchOutcome:
+    entries: int = 0
+    readings: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    dead: int = 0
+    signals_queued: int = 0
+    acked: bool = False
+
+
+class StreamConsumer:
+    def __init__(
+        self,
+        settings: Settings,
+        redis: aioredis.Redis,
+        engine: Engine,
+        *,
+        name: str | None = None,
+        signaller: Signaller | None = None,
+        claim_interval: float | None = None,
+        trim_interval: float = TRIM_INTERVAL_SECONDS,
+        block_ms: int = BLOCK_MS,
+    ) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.engine = engine
+        self.name = name or default_consumer_name()
+        self.signaller = signaller
+        self.stream = settings.stream_name
+        self.group = settings.stream_group
+        self.dead_stream = dead_letter_stream(settings.stream_name)
+        self.thresholds = thresholds_from(settings)
+        self.claim_interval = (
+            claim_interval
+            if claim_interval is not None
+            else min(settings.stream_claim_idle_ms / 2000, 5.0)
+        )
+        self.trim_interval = trim_interval
+        self.block_ms = block_ms
+        self._claim_cursor = b"0-0"
+        self._next_claim = 0.0
+        self._next_trim = time.monotonic() + trim_interval
+        self._readings_per_entry = 1.0
+        self._stop = asyncio.Event()
+        self.totals = BatchOutcome()
+
+    # ----------------------------------------------------------------------------------- setup
+    async def ensure_group(self) -> None:
+        try:
+            await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+            log.info("consumer group created", extra={"stream": self.stream, "group": self.group})
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    # ------------------------------------------------------------------------------------ loop
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Consume until ``stop`` is set; the batch in hand is always finished and acknowledged."""
+        self._stop = stop or asyncio.Event()
+        backoff = 0.1
+        if self.signaller is not None:
+            self.signaller.start()
+        log.info(
+            "stream consumer started",
+            extra={"stream": self.stream, "group": self.group, "consumer": self.name},
+        )
+        try:
+            await self._ensure_group_with_retry()
+            await self.recover_own_pending()
+            while not self._stop.is_set():
+                try:
+                    await self.step()
+                    backoff = 0.1
+                except RedisError as exc:
+                    if "NOGROUP" in str(exc):  # Redis lost its data (or someone deleted the key)
+                        await self._ensure_group_with_retry()
+                        continue
+                    log.warning("redis error; backing off", extra={"error": str(exc)})
+                    await self._sleep(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+        finally:
+            if self.signaller is not None:
+                await self.signaller.close()
+            log.info(
+                "stream consumer stopped",
+                extra={
+                    "consumer": self.name,
+                    "readings": self.totals.readings,
+                    "inserted": self.totals.inserted,
+                    "duplicates": self.totals.duplicates,
+                    "dead": self.totals.dead,
+                },
+            )
+
+    async def _ensure_group_with_retry(self) -> None:
+        backoff = 0.1
+        while not self._stop.is_set():
+            try:
+                await self.ensure_group()
+                return
+            except RedisError as exc:
+                log.warning("redis unreachable; retrying", extra={"error": str(exc)})
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+    async def step(self) -> BatchOutcome:
+        """One iteration: claim abandoned entries when due, else read new ones; trim when due."""
+        now = time.monotonic()
+        outcome = BatchOutcome()
+        if now >= self._next_claim:
+            outcome = await self.claim_abandoned()
+            if not outcome.entries:
+                self._next_claim = now + self.claim_interval
+        if not outcome.entries:
+            outcome = await self.read_new()
+        if time.monotonic() >= self._next_trim:
+            self._next_trim = time.monotonic() + self.trim_interval
+            try:
+                await trim_stream(self.redis, self.stream)
+                await self._forget_stale_consumers()
+            except RedisError as exc:
+                log.warning("trim failed", extra={"error": str(exc)})
+        return outcome
+
+    def _read_count(self) -> int:
+        """Entries per read so that a batch holds about ``stream_batch_size`` readings, whether
+        entries carry one reading (per-reading producers) or a whole request's worth."""
+        size = self.settings.stream_batch_size
+        return max(1, min(size, round(size / max(self._readings_per_entry, 1.0))))
+
+    async def read_new(self) -> BatchOutcome:
+        response = await self.redis.xreadgroup(
+            self.group,
+            self.name,
+            {self.stream: ">"},
+            count=self._read_count(),
+            block=self.block_ms,
+        )
+        entries = _entries(response)
+        return await self.process(entries) if entries else BatchOutcome()
+
+    async def recover_own_pending(self) -> None:
+        """A restarted consumer with a fixed ``--name`` first finishes what it had in hand."""
+        while not self._stop.is_set():
+            response = await self.redis.xreadgroup(
+                self.group, self.name, {self.stream: "0"}, count=self._read_count()
+            )
+            entries = _entries(response)
+            if not entries:
+                return
+            await self._attach_delivery_counts(entries)
+            outcome = await self.process(entries)
+            if not outcome.acked:
+                return
+
+    async def claim_abandoned(self) -> BatchOutcome:
+        """XAUTOCLAIM entries idle past ``stream_claim_idle_ms`` (their consumer is gone)."""
+        response = await self.redis.xautoclaim(
+            self.stream,
+            self.group,
+            self.name,
+            min_idle_time=self.settings.stream_claim_idle_ms,
+            start_id=self._claim_cursor,
+            count=self._read_count(),
+        )
+        cursor, claimed = response[0], response[1]
+        self._claim_cursor = cursor
+        entries = [Entry(eid, fields) for eid, fields in claimed]
+        if not entries:
+            return BatchOutcome()
+        await self._attach_delivery_counts(entries)
+        log.info("claimed abandoned entries", extra={"entries": len(entries)})
+        return await self.process(entries)
+
+    async def _attach_delivery_counts(self, entries: list[Entry]) -> None:
+        ids = [e.id for e in entries]
+        info = await self.redis.xpending_range(
+            self.stream, self.group, min(ids), max(ids), len(ids) * 2 + 10, self.name
+        )
+        counts = {item["message_id"]: int(item["times_delivered"]) for item in info}
+        for entry in entries:
+            entry.deliveries = counts.get(entry.id, entry.deliveries)
+
+    # ----------------------------------------------------------------------------- processing
+    async def process(self, entries: list[Entry]) -> BatchOutcome:
+        started = time.perf_counter()
+        outcome = BatchOutcome(entries=len(entries))
+        dead: list[DeadLetter] = []
+        live: list[Entry] = []
+        for entry in entries:
+            if not entry.fields:
+                continue  # deleted while pending: nothing to store, just acknowledge
+            if entry.deliveries > self.settings.stream_max_deliveries:
+                dead.append(
+                    DeadLetter(entry, f"delivered {entry.deliveries} times without success")
+                )
+                continue
+            try:
+                entry.readings = decode_entry(entry.fields)
+                live.append(entry)
+            except PoisonEntry as exc:
+                dead.append(DeadLetter(entry, f"poison: {exc}"))
+        outcome.readings = sum(len(e.readings) for e in live)
+        if live:
+            self._readings_per_entry = 0.8 * self._readings_per_entry + 0.2 * (
+                outcome.readings / len(live)
+            )
+        persisted = await self._persist_isolating(live, dead)
+        if persisted is None:  # stopping while the database is down: leave it all pending
+            return outcome
+        ok_readings, results = persisted
+        for result in results:
+            outcome.inserted += len(result.inserted)
+            outcome.duplicates += result.duplicates
+        outcome.dead = len(dead)
+        await self._dead_letter_and_ack(entries, dead)
+        outcome.acked = True
+        if self.signaller is not None and ok_readings:
+            open_workflows: dict[Any, str] = {}
+            for result in results:
+                open_workflows.update(result.open_workflows)
+            outcome.signals_queued = self.signaller.offer(ok_readings, open_workflows)
+        self._add_totals(outcome)
+        log.info(
+            "batch committed",
+            extra={
+                "consumer": self.name,
+                "entries": outcome.entries,
+                "readings": outcome.readings,
+                "inserted": outcome.inserted,
+                "duplicates": outcome.duplicates,
+                "dead": outcome.dead,
+                "signals_queued": outcome.signals_queued,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        return outcome
+
+    def _add_totals(self, outcome: BatchOutcome) -> None:
+        t = self.totals
+        t.entries += outcome.entries
+        t.readings += outcome.readings
+        t.inserted += outcome.inserted
+        t.duplicates += outcome.duplicates
+        t.dead += outcome.dead
+        t.signals_queued += outcome.signals_queued
+
+    async def _persist(self, readings: Sequence[StreamReading]) -> PersistResult | None:
+        """Persist with transient-error retries; ``None`` means "stopped before it succeeded"."""
+        backoff = 0.1
+        while True:
+            try:
+                return await asyncio.to_thread(persist, self.engine, readings, self.thresholds)
+            except Exception as exc:
+                if is_permanent(exc):
+                    raise
+                if self._stop.is_set():
+                    log.warning("stopping with an uncommitted batch; it stays pending")
+                    return None
+                log.warning(
+                    "database unavailable; holding the batch",
+                    extra={"error": f"{type(exc).__name__}: {exc}"[:500], "retry_in": backoff},
+                )
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    async def _persist_isolating(
+        self, live: list[Entry], dead: list[DeadLetter]
+    ) -> tuple[list[StreamReading], list[PersistResult]] | None:
+        """The whole batch in one transaction; on a permanent error, entry by entry, then reading
+        by reading, so that only the offending readings are dead-lettered."""
+        everything = [r for e in live for r in e.readings]
+        if not everything:
+            return [], []
+        try:
+            result = await self._persist(everything)
+            return None if result is None else (everything, [result])
+        except Exception as exc:
+            log.warning(
+                "batch refused by the database; isolating",
+                extra={"error": f"{type(exc).__name__}: {exc}"[:500], "entries": len(live)},
+            )
+        ok: list[StreamReading] = []
+        results: list[PersistResult] = []
+        for entry in live:
+            try:
+                result = await self._persist(entry.readings)
+                if result is None:
+                    return None
+                ok.extend(entry.readings)
+                results.append(result)
+                continue
+            except Exception as exc:
+                if len(entry.readings) == 1:
+                    dead.append(DeadLetter(entry, _describe(exc)))
+                    continue
+            for index, reading in enumerate(entry.readings):
+                try:
+                    result = await self._persist([reading])
+                    if result is None:
+                        return None
+                    ok.append(reading)
+                    results.append(result)
+                except Exception as exc:
+                    dead.append(DeadLetter(entry, _describe(exc), index=index, reading=reading))
+        return ok, results
+
+    async def _dead_letter_and_ack(self, entries: list[Entry], dead: list[DeadLetter]) -> None:
+        """Dead letters are written before the XACK, in order, so a crash between the two can
+        only duplicate a dead letter, never lose one."""
+        if dead:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for letter in dead:
+                    pipe.xadd(self.dead_stream, letter.fields(self.name))  # type: ignore[arg-type]
+                await pipe.execute()
+            for letter in dead:
+                log.error(
+                    "entry dead-lettered",
+                    extra={
+                        "entry_id": letter.entry.id.decode(),
+                        "index": letter.index,
+                        "error": letter.error[:500],
+                        "dead_stream": self.dead_stream,
+                    },
+                )
+        await self.redis.xack(self.stream, self.group, *[e.id for e in entries])
+
+    async def _forget_stale_consumers(self) -> None:
+        """Consumer names are host-pid, so every restart leaves a name behind; drop those that
+        hold nothing and have been idle for an hour, keeping XINFO readable."""
+        for info in await self.redis.xinfo_consumers(self.stream, self.group):
+            name = info["name"]
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            if name != self.name and info["pending"] == 0 and info["idle"] > STALE_CONSUMER_MS:
+                await self.redis.xgroup_delconsumer(self.stream, self.group, name)
+
+
+def _entries(response: Any) -> list[Entry]:
+    """XREADGROUP reply (RESP2): ``[[stream, [(id, fields), ...]]]``; fields None if deleted."""
+    return [Entry(eid, fields) for _stream, items in response or [] for eid, fields in items]
+
+
+def _describe(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    detail = str(orig) if orig is not None else str(exc)
+    return f"{type(exc).__name__}: {detail}".strip()
+
+
+def _parse_id(value: bytes | str) -> tuple[int, int]:
+    text = value.decode() if isinstance(value, bytes) else value
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)
+
+
+async def safe_trim_id(redis: aioredis.Redis, stream: str) -> bytes | None:
+    """The lowest id any consumer group still needs, or ``None`` when there is no group.
+
+    For each group: its oldest pending entry if any, otherwise its last-delivered id (everything
+    after it is undelivered). Entries below the minimum over all groups are done everywhere.
+    """
+    groups = await redis.xinfo_groups(stream)
+    if not groups:
+        return None
+    needed: list[tuple[int, int]] = []
+    for group in groups:
+        name = group["name"]
+        last = _parse_id(group["last-delivered-id"])
+        if group["pending"]:
+            summary = await redis.xpending(stream, name)
+            if summary["pending"] and summary["min"] is not None:
+                last = min(last, _parse_id(summary["min"]))
+        needed.append(last)
+    ms, seq = min(needed)
+    return f"{ms}-{seq}".encode()
+
+
+async def trim_stream(redis: aioredis.Redis, stream: str) -> int:
+    """XTRIM MINID below the oldest entry still needed; returns how many entries were removed."""
+    minid = await safe_trim_id(redis, stream)
+    if minid is None or minid == b"0-0":
+        return 0
+    removed = int(await redis.xtrim(stream, minid=minid, approximate=False))
+    if removed:
+        log.info(
+            "stream trimmed", extra={"stream": stream, "minid": minid.decode(), "removed": removed}
+        )
+    return removed
+
+
+async def run_consumer(settings: Settings, consumer_name: str | None = None) -> None:
+    """The ``ecs stream`` process: one consumer, stopped gracefully by SIGINT/SIGTERM."""
+    redis = aioredis.Redis.from_url(
+        settings.effective_redis_url,
+        socket_timeout=BLOCK_MS / 1000 + 5,
+        socket_connect_timeout=2.0,
+        health_check_interval=30,
+    )
+    signaller = Signaller(
+        lambda: connect(settings), thresholds_from(settings), settings.stream_signal_interval_ms
+    )
+    consumer = StreamConsumer(
+        settings, redis, get_engine(settings), name=consumer_name, signaller=signaller
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await consumer.run(stop)
+    finally:
+        await redis.aclose()

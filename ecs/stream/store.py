@@ -1,0 +1,153 @@
+"""The consumer's database write: raw readings + daily aggregates in one transaction.
+
+Exactly-once *effects* over an at-least-once stream rest on one trick: the raw insert is
+``ON CONFLICT (event_id) DO NOTHING RETURNING event_id``, and the aggregates are incremented only
+for the ids that statement returned. A redelivered reading therefore changes nothing, and a
+concurrent duplicate (two consumers after a claim) blocks on the primary key until the first
+transaction commits, then is skipped. Both run in the same transaction, so raw rows and sums can
+never disagree.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from ecs.db.tables import CreditDecision, EmotionDaily, EmotionEvent
+from ecs.db.types import utcnow
+from ecs.domain.emotions import CoolingOffThresholds, is_acute_distress
+from ecs.domain.status import OPEN_DECISION_STATUSES
+from ecs.stream.messages import StreamReading
+
+EVENTS = EmotionEvent.__table__  # type: ignore[attr-defined]
+DAILY = EmotionDaily.__table__  # type: ignore[attr-defined]
+DECISIONS = CreditDecision.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class PersistResult:
+    inserted: set[uuid.UUID] = field(default_factory=set)
+    duplicates: int = 0
+    # user id → workflow id of that user's open credit decision (only users in the batch).
+    open_workflows: dict[uuid.UUID, str] = field(default_factory=dict)
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"no upsert support for {conn.dialect.name}")
+
+
+def daily_rows(
+    readings: Sequence[StreamReading], thresholds: CoolingOffThresholds, now: datetime
+) -> list[dict[str, Any]]:
+    """Sums per (user, UTC day), sorted so every transaction locks rows in the same order
+    (two consumers upserting the same users in different orders could otherwise deadlock)."""
+    sums: dict[tuple[uuid.UUID, date], list[float]] = {}
+    for r in readings:
+        key = (r.user_id, r.occurred_at.date())  # occurred_at is UTC: days are UTC days
+        acc = sums.setdefault(key, [0, 0.0, 0.0, 0.0, 0])
+        acc[0] += 1
+        acc[1] += r.positivity
+        acc[2] += r.intensity
+        acc[3] += r.stress
+        acc[4] += 1 if is_acute_distress(r.stress, r.intensity, thresholds) else 0
+    return [
+        {
+            "user_id": user_id,
+            "day": day,
+            "readings": int(acc[0]),
+            "positivity_sum": acc[1],
+            "intensity_sum": acc[2],
+            "stress_sum": acc[3],
+            "distress_count": int(acc[4]),
+            "updated_at": now,
+        }
+        for (user_id, day), acc in sorted(sums.items(), key=lambda kv: (str(kv[0][0]), kv[0][1]))
+    ]
+
+
+DAILY_CHUNK = 500  # rows per multi-VALUES upsert: 4,000 parameters, far below SQLite's limit
+
+
+def _daily_upsert(conn: Connection, rows: list[dict[str, Any]]) -> Any:
+    """One multi-row upsert. Keys are distinct (``daily_rows`` grouped them), which is what
+    ``ON CONFLICT DO UPDATE`` requires of a single statement."""
+    insert = _insert(conn, DAILY).values(rows)
+    excluded = insert.excluded
+    return insert.on_conflict_do_update(
+        index_elements=["user_id", "day"],
+        set_={
+            "readings": DAILY.c.readings + excluded.readings,
+            "positivity_sum": DAILY.c.positivity_sum + excluded.positivity_sum,
+            "intensity_sum": DAILY.c.intensity_sum + excluded.intensity_sum,
+            "stress_sum": DAILY.c.stress_sum + excluded.stress_sum,
+            "distress_count": DAILY.c.distress_count + excluded.distress_count,
+            "updated_at": excluded.updated_at,
+        },
+    )
+
+
+def persist(
+    engine: Engine,
+    readings: Sequence[StreamReading],
+    thresholds: CoolingOffThresholds,
+    *,
+    lookup_open_decisions: bool = True,
+) -> PersistResult:
+    """Insert new readings, bump aggregates for the new ones, find open decisions; one commit."""
+    unique: dict[uuid.UUID, StreamReading] = {}
+    for r in readings:
+        unique.setdefault(r.event_id, r)
+    ordered = sorted(unique.values(), key=lambda r: str(r.event_id))
+    result = PersistResult()
+    now = utcnow()
+    with engine.begin() as conn:
+        if ordered:
+            stmt = (
+                _insert(conn, EVENTS)
+                .on_conflict_do_nothing(index_elements=["event_id"])
+                .returning(EVENTS.c.event_id)
+            )
+            rows = [
+                {
+                    "event_id": r.event_id,
+                    "user_id": r.user_id,
+                    "occurred_at": r.occurred_at,
+                    "received_at": r.received_at,
+                    "kind": r.kind,
+                    "positivity": r.positivity,
+                    "intensity": r.intensity,
+                    "stress": r.stress,
+                    "context": r.context,
+                }
+                for r in ordered
+            ]
+            # executemany + RETURNING uses SQLAlchemy's "insertmanyvalues": multi-row VALUES
+            # pages of 1,000, so a batch costs a handful of round trips, not one per row.
+            result.inserted = set(conn.execute(stmt, rows).scalars().all())
+            result.duplicates = len(readings) - len(result.inserted)
+            fresh = [r for r in ordered if r.event_id in result.inserted]
+            if fresh:
+                aggregates = daily_rows(fresh, thresholds, now)
+                for start in range(0, len(aggregates), DAILY_CHUNK):
+                    conn.execute(_daily_upsert(conn, aggregates[start : start + DAILY_CHUNK]))
+        else:
+            result.duplicates = len(readings)
+        if lookup_open_decisions and unique:
+            user_ids = sorted({r.user_id for r in unique.values()}, key=str)
+            query = select(DECISIONS.c.user_id, DECISIONS.c.workflow_id).where(
+                DECISIONS.c.user_id.in_(user_ids),
+                DECISIONS.c.status.in_([s.value for s in OPEN_DECISION_STATUSES]),
+            )
+            result.open_workflows = {row.user_id: row.workflow_id for row in conn.execute(query)}
+    return result
