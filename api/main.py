@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.middleware import RequestContextMiddleware
 from api.problems import install_problem_handlers
 from api.resources import Resources
-from api.routes import health
+from api.routes import codec, health
 from ecs.settings import Settings, get_settings
 
 API_DESCRIPTION = """
@@ -52,13 +52,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
+    app.include_router(codec.router)
     for router in _v1_routers():
         app.include_router(router, prefix="/v1")
     return app
 
 
-def _v1_routers() -> list[object]:
+def _v1_routers() -> list[APIRouter]:
     """Resource routers; imported here so a module missing a router fails loudly at start."""
-    from api.routes import emotions
+    from api.routes import auth, decisions, emotions, me, reviews, transactions
 
-    return [emotions.router]
+    return [
+        auth.router,
+        transactions.router,
+        decisions.router,
+        reviews.router,
+        me.router,
+        emotions.router,
+    ]

@@ -1,0 +1,79 @@
+"""The caller's own account: the deployed credit line and the notifications the app shows."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+from sqlmodel import col, select
+
+from api.deps import SessionDep
+from api.problems import TYPE_BASE, Problem
+from api.schemas import CreditAccountPublic, Limit, NotificationPublic, Offset, Page
+from api.security import CurrentUser
+from ecs.db.tables import CreditAccount, Notification
+from ecs.db.types import utcnow
+
+router = APIRouter(prefix="/me", tags=["me"])
+
+
+@router.get(
+    "/credit",
+    response_model=CreditAccountPublic,
+    summary="The caller's active credit line",
+    responses={404: {"description": "No credit line has been deployed"}},
+)
+def my_credit(user: CurrentUser, session: SessionDep) -> CreditAccountPublic:
+    account = session.get(CreditAccount, user.id)
+    if account is None:
+        raise Problem(404, "no active credit line", type_=TYPE_BASE + "no-credit-line")
+    return CreditAccountPublic.model_validate(account)
+
+
+@router.get(
+    "/notifications",
+    response_model=Page[NotificationPublic],
+    summary="The caller's notifications, newest first",
+)
+def my_notifications(
+    user: CurrentUser,
+    session: SessionDep,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    unread: bool = False,
+) -> Page[NotificationPublic]:
+    query = select(Notification).where(Notification.user_id == user.id)
+    if unread:
+        query = query.where(col(Notification.read_at).is_(None))
+    rows = session.exec(
+        query.order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
+        .offset(offset)
+        .limit(limit + 1)
+    ).all()
+    return Page[NotificationPublic](
+        items=[NotificationPublic.model_validate(r) for r in rows[:limit]],
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if len(rows) > limit else None,
+    )
+
+
+@router.post(
+    "/notifications/{notification_id}/read",
+    response_model=NotificationPublic,
+    summary="Mark a notification as read (idempotent)",
+    responses={404: {"description": "No such notification for this user"}},
+)
+def mark_read(
+    notification_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> NotificationPublic:
+    row = session.get(Notification, notification_id)
+    # Another user's notification is reported as missing, not forbidden: ids are not an oracle.
+    if row is None or row.user_id != user.id:
+        raise Problem(404, "No such notification.")
+    if row.read_at is None:
+        row.read_at = utcnow()
+        session.add(row)
+        session.commit()
+        session.refresh(row)
+    return NotificationPublic.model_validate(row)
