@@ -16,7 +16,7 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities import build_activities
+from activities.registry import build_activities
 from ecs.logs import configure_logging
 from ecs.settings import Settings, get_settings
 from ecs.temporal.client import connect

@@ -151,7 +151,7 @@ async def test_distress_before_scoring_pauses_the_decision(
 @pytest.fixture
 async def failing_model_worker(temporal_client: Client, settings: Settings) -> AsyncIterator[str]:
     """A worker whose risk model is down, on its own task queue."""
-    from activities import build_activities
+    from activities.registry import build_activities
     from ecs.risk.model import ModelUnavailable, RiskScore
     from workflows import WORKFLOWS
 

@@ -1,0 +1,126 @@
+"""Record the replay histories committed under ``tests/workflows/histories``.
+
+    python -m tests.workflows.record_histories
+
+Run this only when a workflow change is *meant* to alter histories (with a patch/version gate
+for running workflows); the replay test then guards the new histories. Uses the same embedded
+services as the test suite and the fixed test payload key, so the files stay decodable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import Engine
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.registry import build_activities
+from ecs.contracts import AcceptRequest, DecisionView, DeclineRequest, ReviewRequest
+from ecs.db.engine import make_engine
+from ecs.db.migrate import upgrade
+from ecs.domain.status import DecisionStatus, Role
+from ecs.risk.model import ModelUnavailable, RiskScore
+from ecs.settings import Settings
+from ecs.temporal.client import data_converter
+from ecs.temporal.devserver import dynamic_config_args, find_binary
+from ecs.temporal.search import ALL as SEARCH_ATTRIBUTES
+from ecs.temporal.search import register
+from tests.conftest import TEST_PAYLOAD_KEY
+from tests.factories import make_user
+from tests.workflows.conftest import start_decision, status_of
+from workflows import WORKFLOWS
+
+HERE = Path(__file__).parent / "histories"
+
+
+class _DownModel:
+    name = "down"
+
+    async def predict(self, features: object) -> RiskScore:
+        raise ModelUnavailable("recorded outage")
+
+
+async def _until(handle: WorkflowHandle[object, DecisionView], status: DecisionStatus) -> None:
+    for _ in range(400):
+        if (await status_of(handle)).status is status:
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"{handle.id} never reached {status}")
+
+
+async def _save(client: Client, name: str, handle: WorkflowHandle[object, DecisionView]) -> None:
+    await handle.result()
+    history = await client.get_workflow_handle(handle.id).fetch_history()
+    (HERE / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
+    print(f"recorded {name}: {len(history.events)} events")
+
+
+async def record(engine: Engine, settings: Settings) -> None:
+    converter = data_converter(settings)
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=find_binary("temporal"), data_converter=converter,
+        search_attributes=SEARCH_ATTRIBUTES, dev_server_extra_args=dynamic_config_args(),
+    ) as env:  # fmt: skip
+        await register(env.client, "default")
+        client = env.client
+        q, q_down = settings.temporal_task_queue, "recorder-down"
+        with ThreadPoolExecutor(8) as pool:
+            async with (
+                Worker(client, task_queue=q, workflows=WORKFLOWS,
+                       activities=build_activities(settings), activity_executor=pool),
+                Worker(client, task_queue=q_down, workflows=WORKFLOWS,
+                       activities=build_activities(settings, model=_DownModel()),
+                       activity_executor=pool),
+            ):  # fmt: skip
+                user = make_user(engine)
+                h = await start_decision(client, engine, settings, user)
+                await _until(h, DecisionStatus.OFFERED)
+                await h.execute_update("accept", AcceptRequest(user_id=str(user)))
+                await _save(client, "approved_accepted", h)
+
+                user = make_user(engine, monthly_inflow=Decimal("0"))
+                h = await start_decision(client, engine, settings, user)
+                await _save(client, "denied", h)
+
+                user = make_user(engine)
+                h = await start_decision(client, engine, settings, user, offer_ttl_seconds=2)
+                await _save(client, "expired", h)
+
+                user = make_user(engine)
+                analyst = make_user(engine, role=Role.ANALYST, months=0)
+                h = await start_decision(client, engine, settings, user, task_queue=q_down)
+                await _until(h, DecisionStatus.REFERRED)
+                await h.execute_update("review", ReviewRequest(
+                    reviewer_id=str(analyst), approve=True, comment="checked by hand",
+                    credit_limit=Decimal("1000.00"), interest_rate=Decimal("0.2200"),
+                    credit_type="SHORT_TERM",
+                ))  # fmt: skip
+                await _until(h, DecisionStatus.OFFERED)
+                await h.execute_update("decline", DeclineRequest(user_id=str(user)))
+                await _save(client, "referred_reviewed_declined", h)
+
+
+def main() -> None:
+    HERE.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/record.db"
+        upgrade(url)
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None, database_url=url, payload_key=TEST_PAYLOAD_KEY,
+            temporal_task_queue=f"recorder-{uuid.uuid4().hex[:6]}",
+        )  # fmt: skip
+        engine = make_engine(url)
+        asyncio.run(record(engine, settings))
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Replay committed histories: a workflow change that would break running decisions fails here.
+
+Histories were recorded by ``python -m tests.workflows.record_histories`` with the fixed test
+payload key; replay runs the current workflow code against each recorded event sequence.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from ecs.contracts import DecisionInput, DecisionView
+from ecs.settings import Settings
+from ecs.temporal.client import data_converter
+from tests.conftest import TEST_PAYLOAD_KEY
+from workflows import WORKFLOWS
+from workflows.credit_decision import CreditDecisionWorkflow
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+EXPECTED = {"approved_accepted", "denied", "expired", "referred_reviewed_declined"}
+
+
+def test_histories_cover_the_main_paths() -> None:
+    assert {p.stem for p in HISTORIES} == EXPECTED
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+async def test_replay_is_deterministic(path: Path) -> None:
+    settings = Settings(_env_file=None, payload_key=TEST_PAYLOAD_KEY)  # type: ignore[call-arg]
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(settings))
+    history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None
+
+
+@workflow.defn(name="CreditDecisionWorkflow", sandboxed=False)
+class _WorkflowWithoutOfferNotification(CreditDecisionWorkflow):
+    """The kind of innocent-looking edit that breaks running workflows."""
+
+    @workflow.run
+    async def run(self, inp: DecisionInput) -> DecisionView:
+        return await super().run(inp)
+
+    async def _notify_offer(self) -> None:
+        return None
+
+
+async def test_replay_detects_a_breaking_change() -> None:
+    """Proof that the guard can fail: without the offer notification, replay must break."""
+    settings = Settings(_env_file=None, payload_key=TEST_PAYLOAD_KEY)  # type: ignore[call-arg]
+    replayer = Replayer(
+        workflows=[_WorkflowWithoutOfferNotification], data_converter=data_converter(settings)
+    )
+    path = next(p for p in HISTORIES if p.stem == "approved_accepted")
+    history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is not None
