@@ -46,10 +46,12 @@ def make_user(
                 for part in range(3):
                     session.add(
                         Transaction(
-                            user_id=user.id, amount=(monthly_outflow / 3).quantize(Decimal("0.01")),
-                            direction="out", occurred_at=day - timedelta(days=part * 7 + 1),
+                            user_id=user.id,
+                            amount=(monthly_outflow / 3).quantize(Decimal("0.01")),
+                            direction="out",
+                            occurred_at=day - timedelta(days=part * 7 + 1),
                         )
-                    )  # fmt: skip
+                    )
         session.commit()
         return user.id
 
@@ -74,9 +76,14 @@ def add_emotion(
     with Session(engine) as session:
         session.add(
             EmotionEvent(
-                event_id=event_id, user_id=user_id, occurred_at=datetime.now(UTC) - ago,
-                kind="stress", positivity=0.2, intensity=intensity, stress=stress,
+                event_id=event_id,
+                user_id=user_id,
+                occurred_at=datetime.now(UTC) - ago,
+                kind="stress",
+                positivity=0.2,
+                intensity=intensity,
+                stress=stress,
             )
-        )  # fmt: skip
+        )
         session.commit()
     return event_id

@@ -114,26 +114,43 @@ class CreditDecisionWorkflow:
             score_error = f"model unavailable: {exc.cause or exc}"
 
         offer_expires_at = workflow.now() + timedelta(seconds=inp.offer_ttl_seconds)
-        await self._approve(ApproveInput(
-            decision_id=inp.decision_id, user_id=inp.user_id, features=self._features,
-            score=self._score, score_error=score_error, offer_expires_at=offer_expires_at,
-        ))  # fmt: skip
+        await self._approve(
+            ApproveInput(
+                decision_id=inp.decision_id,
+                user_id=inp.user_id,
+                features=self._features,
+                score=self._score,
+                score_error=score_error,
+                offer_expires_at=offer_expires_at,
+            )
+        )
 
         if self._decision is Decision.REFERRED:
-            await self._notify("decision_referred", "Your credit request is being reviewed",
-                               "A specialist will look at your request shortly.")  # fmt: skip
+            await self._notify(
+                "decision_referred",
+                "Your credit request is being reviewed",
+                "A specialist will look at your request shortly.",
+            )
             await workflow.wait_condition(lambda: self._review is not None)
             assert self._review is not None
-            await self._approve(ApproveInput(
-                decision_id=inp.decision_id, user_id=inp.user_id, features=self._features,
-                score=self._score, offer_expires_at=workflow.now()
-                + timedelta(seconds=inp.offer_ttl_seconds),
-                review=self._review, prior=self._outcome,
-            ))  # fmt: skip
+            await self._approve(
+                ApproveInput(
+                    decision_id=inp.decision_id,
+                    user_id=inp.user_id,
+                    features=self._features,
+                    score=self._score,
+                    offer_expires_at=workflow.now() + timedelta(seconds=inp.offer_ttl_seconds),
+                    review=self._review,
+                    prior=self._outcome,
+                )
+            )
 
         if self._decision is Decision.DENIED:
-            await self._notify("decision_denied", "We can't offer credit right now",
-                               "See the reasons in the app; you can ask again later.")  # fmt: skip
+            await self._notify(
+                "decision_denied",
+                "We can't offer credit right now",
+                "See the reasons in the app; you can ask again later.",
+            )
             return self.status()
 
         await self._notify_offer()
@@ -161,20 +178,26 @@ class CreditDecisionWorkflow:
 
         if self._settlement is None:
             await self._settle("EXPIRED", DecisionStatus.EXPIRED)
-            await self._notify("offer_expired", "Your credit offer expired",
-                               "You can request a new decision at any time.")  # fmt: skip
+            await self._notify(
+                "offer_expired",
+                "Your credit offer expired",
+                "You can request a new decision at any time.",
+            )
         elif self._settlement == "DECLINED":
             await self._settle("DECLINED", DecisionStatus.DECLINED)
         else:
             await self._settle("ACCEPTED", DecisionStatus.ACCEPTED)
             await workflow.execute_activity(
                 "deploy_credit",
-                DeployInput(decision_id=self._input.decision_id, offer_id=offer.offer_id,
-                            user_id=self._input.user_id),
+                DeployInput(
+                    decision_id=self._input.decision_id,
+                    offer_id=offer.offer_id,
+                    user_id=self._input.user_id,
+                ),
                 start_to_close_timeout=SHORT,
                 retry_policy=DB_RETRY,
                 summary="deploy the credit line (idempotent per offer)",
-            )  # fmt: skip
+            )
             self._set_status(DecisionStatus.ACTIVE)
             await self._notify(
                 "credit_active",
@@ -262,12 +285,15 @@ class CreditDecisionWorkflow:
         self._set_status(status)
         await workflow.execute_activity(
             "settle_offer",
-            SettleInput(decision_id=self._input.decision_id,
-                        offer_id=self._approval.offer.offer_id, outcome=outcome),
+            SettleInput(
+                decision_id=self._input.decision_id,
+                offer_id=self._approval.offer.offer_id,
+                outcome=outcome,
+            ),
             start_to_close_timeout=SHORT,
             retry_policy=DB_RETRY,
             summary=f"offer → {outcome}",
-        )  # fmt: skip
+        )
 
     async def _notify_offer(self) -> None:
         assert self._approval is not None and self._approval.offer is not None
@@ -285,12 +311,18 @@ class CreditDecisionWorkflow:
     ) -> None:
         await workflow.execute_activity(
             "notify",
-            NotifyInput(user_id=self._input.user_id, decision_id=self._input.decision_id,
-                        kind=kind, title=title, body=body, data=data or {}),
+            NotifyInput(
+                user_id=self._input.user_id,
+                decision_id=self._input.decision_id,
+                kind=kind,
+                title=title,
+                body=body,
+                data=data or {},
+            ),
             start_to_close_timeout=SHORT,
             retry_policy=DB_RETRY,
             summary=f"notify the app: {kind}",
-        )  # fmt: skip
+        )
 
     def _set_status(self, status: DecisionStatus) -> None:
         self._status = status
@@ -345,7 +377,8 @@ class CreditDecisionWorkflow:
             workflow_id=workflow.info().workflow_id,
             user_id=self._input.user_id,
             status=self._status,
-            approved=None if outcome is None or outcome.decision is Decision.REFERRED
+            approved=None
+            if outcome is None or outcome.decision is Decision.REFERRED
             else outcome.decision is Decision.APPROVED,
             risk_score=self._score.score if self._score else None,
             risk_band=outcome.risk_band.value if outcome and outcome.risk_band else None,
@@ -361,7 +394,7 @@ class CreditDecisionWorkflow:
             model_version=self._score.model_version if self._score else None,
             policy_version=outcome.policy_version if outcome else None,
             updated_at=self._updated_at,
-        )  # fmt: skip
+        )
 
     @workflow.update(name=UPDATE_ACCEPT)
     def accept(self, request: AcceptRequest) -> DecisionView:
@@ -373,8 +406,10 @@ class CreditDecisionWorkflow:
         self._check_offer_open(request.user_id)
         if self._status is DecisionStatus.COOLING_OFF:
             until = self._cooling_off_until.isoformat() if self._cooling_off_until else "later"
-            raise ValueError(f"cooling-off pause in progress: the offer can be accepted after "
-                             f"{until} or once you feel calmer")  # fmt: skip
+            raise ValueError(
+                f"cooling-off pause in progress: the offer can be accepted after "
+                f"{until} or once you feel calmer"
+            )
 
     @workflow.update(name=UPDATE_DECLINE)
     def decline(self, request: DeclineRequest) -> DecisionView:

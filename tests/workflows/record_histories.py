@@ -66,20 +66,31 @@ async def _save(client: Client, name: str, handle: WorkflowHandle[object, Decisi
 async def record(engine: Engine, settings: Settings) -> None:
     converter = data_converter(settings)
     async with await WorkflowEnvironment.start_local(
-        dev_server_existing_path=find_binary("temporal"), data_converter=converter,
-        search_attributes=SEARCH_ATTRIBUTES, dev_server_extra_args=dynamic_config_args(),
-    ) as env:  # fmt: skip
+        dev_server_existing_path=find_binary("temporal"),
+        data_converter=converter,
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_extra_args=dynamic_config_args(),
+    ) as env:
         await register(env.client, "default")
         client = env.client
         q, q_down = settings.temporal_task_queue, "recorder-down"
         with ThreadPoolExecutor(8) as pool:
             async with (
-                Worker(client, task_queue=q, workflows=WORKFLOWS,
-                       activities=build_activities(settings), activity_executor=pool),
-                Worker(client, task_queue=q_down, workflows=WORKFLOWS,
-                       activities=build_activities(settings, model=_DownModel()),
-                       activity_executor=pool),
-            ):  # fmt: skip
+                Worker(
+                    client,
+                    task_queue=q,
+                    workflows=WORKFLOWS,
+                    activities=build_activities(settings),
+                    activity_executor=pool,
+                ),
+                Worker(
+                    client,
+                    task_queue=q_down,
+                    workflows=WORKFLOWS,
+                    activities=build_activities(settings, model=_DownModel()),
+                    activity_executor=pool,
+                ),
+            ):
                 user = make_user(engine)
                 h = await start_decision(client, engine, settings, user)
                 await _until(h, DecisionStatus.OFFERED)
@@ -98,11 +109,17 @@ async def record(engine: Engine, settings: Settings) -> None:
                 analyst = make_user(engine, role=Role.ANALYST, months=0)
                 h = await start_decision(client, engine, settings, user, task_queue=q_down)
                 await _until(h, DecisionStatus.REFERRED)
-                await h.execute_update("review", ReviewRequest(
-                    reviewer_id=str(analyst), approve=True, comment="checked by hand",
-                    credit_limit=Decimal("1000.00"), interest_rate=Decimal("0.2200"),
-                    credit_type="SHORT_TERM",
-                ))  # fmt: skip
+                await h.execute_update(
+                    "review",
+                    ReviewRequest(
+                        reviewer_id=str(analyst),
+                        approve=True,
+                        comment="checked by hand",
+                        credit_limit=Decimal("1000.00"),
+                        interest_rate=Decimal("0.2200"),
+                        credit_type="SHORT_TERM",
+                    ),
+                )
                 await _until(h, DecisionStatus.OFFERED)
                 await h.execute_update("decline", DeclineRequest(user_id=str(user)))
                 await _save(client, "referred_reviewed_declined", h)
@@ -114,9 +131,11 @@ def main() -> None:
         url = f"sqlite:///{tmp}/record.db"
         upgrade(url)
         settings = Settings(  # type: ignore[call-arg]
-            _env_file=None, database_url=url, payload_key=TEST_PAYLOAD_KEY,
+            _env_file=None,
+            database_url=url,
+            payload_key=TEST_PAYLOAD_KEY,
             temporal_task_queue=f"recorder-{uuid.uuid4().hex[:6]}",
-        )  # fmt: skip
+        )
         engine = make_engine(url)
         asyncio.run(record(engine, settings))
         engine.dispose()

@@ -49,8 +49,9 @@ async def test_approved_offer_accepted_deploys_credit_and_notifies(
     assert offered.risk_band in {"A", "B", "C", "D"}
     assert offered.model_version and offered.policy_version
 
-    accepted = await handle.execute_update("accept", AcceptRequest(user_id=str(user_id)),
-                                           result_type=DecisionView)  # fmt: skip
+    accepted = await handle.execute_update(
+        "accept", AcceptRequest(user_id=str(user_id)), result_type=DecisionView
+    )
     assert accepted.status is DecisionStatus.OFFERED  # the update is acknowledged first
     result = await handle.result()
     assert result.status is DecisionStatus.ACTIVE
@@ -131,10 +132,13 @@ async def test_distress_before_scoring_pauses_the_decision(
 ) -> None:
     user_id = make_user(engine)
     handle = await start_decision(
-        temporal_client, engine, settings, user_id,
+        temporal_client,
+        engine,
+        settings,
+        user_id,
         start_signal="emotion",
         start_signal_args=[EmotionSignal(event_id="s-1", stress=0.9, intensity=0.8)],
-    )  # fmt: skip
+    )
     paused = await _wait_status(handle, DecisionStatus.COOLING_OFF)
     assert paused.risk_score is None  # not scored while the user is in distress
     with Session(engine) as session:
@@ -164,10 +168,12 @@ async def failing_model_worker(temporal_client: Client, settings: Settings) -> A
     queue = f"down-model-{uuid.uuid4().hex[:6]}"
     executor = ThreadPoolExecutor(max_workers=4)
     worker = Worker(
-        temporal_client, task_queue=queue, workflows=WORKFLOWS,
+        temporal_client,
+        task_queue=queue,
+        workflows=WORKFLOWS,
         activities=build_activities(settings, model=DownModel()),
         activity_executor=executor,
-    )  # fmt: skip
+    )
     async with worker:
         yield queue
 
@@ -191,10 +197,15 @@ async def test_model_outage_refers_to_review_then_analyst_approves(
 
     await handle.execute_update(
         "review",
-        ReviewRequest(reviewer_id=analyst_id, approve=True, comment="manual check ok",
-                      credit_limit=Decimal("1500.00"), interest_rate=Decimal("0.2400"),
-                      credit_type="SHORT_TERM"),
-    )  # fmt: skip
+        ReviewRequest(
+            reviewer_id=analyst_id,
+            approve=True,
+            comment="manual check ok",
+            credit_limit=Decimal("1500.00"),
+            interest_rate=Decimal("0.2400"),
+            credit_type="SHORT_TERM",
+        ),
+    )
     offered = await _wait_status(handle, DecisionStatus.OFFERED)
     assert offered.credit_limit == Decimal("1500.00") and offered.offer is not None
     with Session(engine) as session:
@@ -203,8 +214,10 @@ async def test_model_outage_refers_to_review_then_analyst_approves(
             .where(DecisionRecord.decision_id == uuid.UUID(offered.decision_id))
             .order_by(DecisionRecord.sequence)  # type: ignore[arg-type]
         ).all()
-    assert [(r.kind, r.outcome) for r in records] == [("AUTOMATED", "REFERRED"),
-                                                      ("REVIEW", "APPROVED")]  # fmt: skip
+    assert [(r.kind, r.outcome) for r in records] == [
+        ("AUTOMATED", "REFERRED"),
+        ("REVIEW", "APPROVED"),
+    ]
     assert records[1].comment == "manual check ok" and str(records[1].reviewer_id) == analyst_id
     await handle.execute_update("decline", DeclineRequest(user_id=str(user_id)))
     assert (await handle.result()).status is DecisionStatus.DECLINED

@@ -56,9 +56,13 @@ async def test_unanswered_offer_expires_on_its_durable_timer(
 ) -> None:
     user_id = make_user(engine)
     handle = await start_decision(
-        skipping_env.client, engine, base_settings, user_id,
-        offer_ttl_seconds=3 * DAY, task_queue=QUEUE,
-    )  # fmt: skip
+        skipping_env.client,
+        engine,
+        base_settings,
+        user_id,
+        offer_ttl_seconds=3 * DAY,
+        task_queue=QUEUE,
+    )
     result: DecisionView = await handle.result()  # three days pass in moments
     assert result.status is DecisionStatus.EXPIRED
     assert result.offer is not None
@@ -69,9 +73,10 @@ async def test_unanswered_offer_expires_on_its_durable_timer(
             select(CreditDecision).where(CreditDecision.workflow_id == handle.id)
         ).one()
         assert header.status == DecisionStatus.EXPIRED
-        kinds = {n.kind for n in session.exec(
-            select(Notification).where(Notification.user_id == user_id)
-        )}  # fmt: skip
+        kinds = {
+            n.kind
+            for n in session.exec(select(Notification).where(Notification.user_id == user_id))
+        }
     assert kinds == {"offer_ready", "offer_expired"}
 
 
@@ -81,11 +86,16 @@ async def test_cooling_off_ends_on_its_timer_without_a_calm_reading(
     user_id = make_user(engine)
     with skipping_env.auto_time_skipping_disabled():
         handle = await start_decision(
-            skipping_env.client, engine, base_settings, user_id,
-            task_queue=QUEUE, pause_seconds=1800, offer_ttl_seconds=DAY,
+            skipping_env.client,
+            engine,
+            base_settings,
+            user_id,
+            task_queue=QUEUE,
+            pause_seconds=1800,
+            offer_ttl_seconds=DAY,
             start_signal="emotion",
             start_signal_args=[EmotionSignal(event_id="d-1", stress=0.99, intensity=0.9)],
-        )  # fmt: skip
+        )
         deadline_view = None
         for _ in range(200):
             view = await status_of(handle)
