@@ -241,4 +241,5 @@ class CodecPayload(BaseModel):
 
 
 class CodecPayloads(BaseModel):
-    payloads: list[CodecPayload]
+    # Protobuf JSON omits empty lists: the CLI sends `{}` when a query has no arguments.
+    payloads: list[CodecPayload] = Field(default_factory=list)
