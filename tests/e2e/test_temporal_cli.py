@@ -6,8 +6,8 @@ passes through; results are encrypted, so the CLI reads them through the API's c
 
 from __future__ import annotations
 
-import json
 import asyncio
+import json
 from typing import Any
 
 import pytest
