@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import Connection
+from sqlmodel import SQLModel
 
 import ecs.db.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from ecs.db.engine import make_engine, normalise_url
 from ecs.settings import get_settings
-from sqlmodel import SQLModel
 
 config = context.config
 target_metadata = SQLModel.metadata

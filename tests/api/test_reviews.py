@@ -34,7 +34,7 @@ async def down_model_worker(
     temporal_client: Client, referral_settings: Settings
 ) -> AsyncIterator[None]:
     """The real workflow and activities, except a risk model that is always unavailable."""
-    from activities import build_activities
+    from activities.registry import build_activities
     from ecs.risk.model import ModelUnavailable, RiskScore
     from workflows import WORKFLOWS
 
