@@ -69,6 +69,30 @@ def _model_server(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _create_user(settings: Settings, args: argparse.Namespace) -> int:
+    """Operators create analysts here: the public API only ever registers customers."""
+    import getpass
+
+    from sqlmodel import Session
+
+    from api.services.users import EmailAlreadyRegistered, create_user
+    from ecs.db.engine import get_engine
+    from ecs.domain.status import Role
+
+    password = args.password or getpass.getpass("password (min 12 characters): ")
+    if len(password) < 12:
+        print("ecs: the password must have at least 12 characters", file=sys.stderr)
+        return 2
+    with Session(get_engine(settings)) as session:
+        try:
+            user = create_user(session, args.email, password, Role(args.role))
+        except EmailAlreadyRegistered:
+            print(f"ecs: {args.email} is already registered", file=sys.stderr)
+            return 1
+    print(f"created {args.role} {user.id}")
+    return 0
+
+
 def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     from ecs.simulate import run_simulation
 
@@ -106,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--host", default="127.0.0.1")
     model.add_argument("--port", type=int, default=8100)
     model.set_defaults(func=_model_server)
+
+    user = sub.add_parser("create-user", help="create a user (e.g. an analyst) directly")
+    user.add_argument("--email", required=True)
+    user.add_argument("--role", choices=["customer", "analyst"], default="analyst")
+    user.add_argument("--password", default=None, help="prompted for when omitted")
+    user.set_defaults(func=_create_user)
 
     sim = sub.add_parser("simulate", help="simulate app users streaming emotions")
     sim.add_argument("--users", type=int, default=20)
