@@ -220,3 +220,26 @@ def test_redis_down_is_503_with_retry_after(
     assert response.status_code == 503
     assert response.headers["retry-after"] == "2"
     assert response.json()["type"].endswith("stream-unavailable")
+
+
+def test_invalid_or_expired_tokens_are_401_even_after_a_valid_one(
+    api_url: str, engine: Engine, settings: Settings
+) -> None:
+    user_id, headers = auth(engine, settings)
+    assert httpx.post(f"{api_url}/v1/emotions", json=body(), headers=headers).status_code == 202
+    expired = create_access_token(
+        user_id, Role.CUSTOMER, settings.model_copy(update={"jwt_ttl_seconds": -1})
+    )
+    for token in (expired, headers["Authorization"].split()[1] + "x", "garbage"):
+        response = httpx.post(
+            f"{api_url}/v1/emotions", json=body(), headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 401, token
+
+
+def test_openapi_documents_both_body_shapes(api_url: str) -> None:
+    spec = httpx.get(f"{api_url}/openapi.json").json()
+    operation = spec["paths"]["/v1/emotions"]["post"]
+    shapes = operation["requestBody"]["content"]["application/json"]["schema"]["anyOf"]
+    assert {"readings"} <= set(shapes[1]["properties"])
+    assert any(p["name"] == "X-API-Key" for p in operation["parameters"])
