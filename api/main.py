@@ -62,11 +62,12 @@ def _v1_routers() -> list[APIRouter]:
     """Resource routers; imported here so a module missing a router fails loudly at start."""
     from api.routes import auth, decisions, emotions, me, reviews, transactions
 
+    # emotions first: it is the hot path, and routes are matched in order.
     return [
+        emotions.router,
         auth.router,
         transactions.router,
         decisions.router,
         reviews.router,
         me.router,
-        emotions.router,
     ]
