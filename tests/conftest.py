@@ -96,7 +96,7 @@ def make_settings(
         "stream_signal_interval_ms": 20,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+    return Settings.model_validate(values)
 
 
 @pytest.fixture(scope="session")

@@ -21,26 +21,32 @@ called from async routes that also await Temporal.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from temporalio.client import (
     Client,
+    WorkflowExecutionStatus,
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import QueryRejectCondition, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    QueryRejectCondition,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -56,8 +62,9 @@ from ecs.contracts import (
     workflow_id_for,
 )
 from ecs.db.tables import CreditDecision, DecisionRecord, Offer
-from ecs.domain.status import OPEN_DECISION_STATUSES, DecisionStatus
+from ecs.domain.status import OPEN_DECISION_STATUSES, DecisionStatus, OfferStatus
 from ecs.settings import Settings
+from ecs.temporal.search import CREDIT_STATUS
 
 log = logging.getLogger("ecs.api.decisions")
 
@@ -180,10 +187,11 @@ def decision_input(decision: CreditDecision, settings: Settings) -> DecisionInpu
     )
 
 
-async def ensure_started(client: Client, decision: CreditDecision, settings: Settings) -> None:
+async def ensure_started(
+    client: Client, decision: CreditDecision, settings: Settings, engine: Engine
+) -> None:
     """Start the decision's workflow unless it already runs or ran (idempotent by workflow id)."""
-    # WorkflowAlreadyStartedError: a closed workflow with this id exists, the decision ran.
-    with contextlib.suppress(WorkflowAlreadyStartedError):
+    try:
         await client.start_workflow(
             WORKFLOW_TYPE,
             decision_input(decision, settings),
@@ -192,7 +200,59 @@ async def ensure_started(client: Client, decision: CreditDecision, settings: Set
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             rpc_timeout=START_TIMEOUT,
+            # What an operator sees first in the Web UI; no personal data (it is not encrypted).
+            static_summary=f"Credit decision {decision.id}",
+            static_details=(
+                "Fetch history → score → apply policy → offer → accept / decline / expiry. "
+                "Query `status` for the live state; signal `emotion` with plain JSON."
+            ),
+            search_attributes=TypedSearchAttributes(
+                [SearchAttributePair(CREDIT_STATUS, "PENDING")]
+            ),
         )
+    except WorkflowAlreadyStartedError:
+        # A closed workflow with this id exists: the decision ran. If it ended abnormally
+        # (an operator terminated it, a bug failed it), the header would stay open forever and
+        # block the user; close it as FAILED so the next request starts afresh.
+        await _close_if_abnormal(client, decision, engine)
+
+
+_ABNORMAL_ENDS = frozenset(
+    {
+        WorkflowExecutionStatus.FAILED,
+        WorkflowExecutionStatus.TERMINATED,
+        WorkflowExecutionStatus.TIMED_OUT,
+        WorkflowExecutionStatus.CANCELED,
+    }
+)
+
+
+async def _close_if_abnormal(client: Client, decision: CreditDecision, engine: Engine) -> None:
+    description = await client.get_workflow_handle(decision.workflow_id).describe()
+    if description.status not in _ABNORMAL_ENDS:
+        return
+    log.warning(
+        "closing decision whose workflow ended abnormally",
+        extra={"workflow_id": decision.workflow_id, "temporal_status": str(description.status)},
+    )
+    decision.status = DecisionStatus.FAILED
+    await asyncio.to_thread(_mark_failed, engine, decision.id)
+
+
+def _mark_failed(engine: Engine, decision_id: uuid.UUID) -> None:
+    with Session(engine) as session:
+        row = session.get(CreditDecision, decision_id)
+        if row is not None and row.status in OPEN_DECISION_STATUSES:
+            row.status = DecisionStatus.FAILED
+            session.add(row)
+            # Its offer can no longer be accepted; leaving it OPEN would also block the user's
+            # next offer (one open offer per user is a database rule).
+            session.execute(
+                update(Offer)
+                .where(col(Offer.decision_id) == decision_id, col(Offer.status) == "OPEN")
+                .values(status=OfferStatus.EXPIRED, settled_at=datetime.now(UTC))
+            )
+            session.commit()
 
 
 async def connect_or_none(resources: Resources) -> Client | None:
@@ -222,16 +282,19 @@ async def request_decision(
     client = await connect_or_none(resources)
     if client is None:
         raise temporal_unavailable(decision.id)
-    if decision.status == DecisionStatus.PENDING:
-        # New, or possibly never started (a crash or outage after the row was stored).
+    if decision.status in OPEN_DECISION_STATUSES:
+        # New, possibly never started (a crash or outage after the row was stored), or open in
+        # the database while its workflow was terminated: ensure_started settles all three.
         try:
-            await ensure_started(client, decision, resources.settings)
+            await ensure_started(client, decision, resources.settings, resources.engine)
         except _TEMPORAL_DOWN as exc:
             log.warning(
                 "could not start decision workflow",
                 extra={"workflow_id": decision.workflow_id, "error": str(exc)},
             )
             raise temporal_unavailable(decision.id) from exc
+        if decision.status is DecisionStatus.FAILED and not idempotency_key:
+            return await request_decision(resources, user_id, idempotency_key, wait_seconds)
     if claim.created and wait_seconds <= 0:
         # Just started: it is PENDING by construction, no need to ask the workflow.
         return Requested(DecisionPublic.model_validate(_from_rows(decision, None, None)), True)

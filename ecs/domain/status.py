@@ -15,6 +15,7 @@ class DecisionStatus(StrEnum):
     DECLINED = "DECLINED"
     EXPIRED = "EXPIRED"
     DENIED = "DENIED"
+    FAILED = "FAILED"  # the workflow ended abnormally (terminated by an operator, failed)
 
 
 OPEN_DECISION_STATUSES: frozenset[DecisionStatus] = frozenset(

@@ -253,3 +253,19 @@ async def test_temporal_outage_is_503_and_the_next_request_recovers(
     assert recovered.json()["id"] == decision_id
     assert recovered.json()["status"] == "OFFERED"
     assert _count_decisions(engine, customer.id) == 1
+
+
+async def test_terminated_workflow_does_not_block_the_user_forever(
+    client: httpx.AsyncClient, customer: Account, engine: Engine, temporal_client: Any
+) -> None:
+    """An operator terminates a stuck decision: the next request closes it and starts anew."""
+    first = await _offered(client, customer)
+    workflow_id = f"credit-decision-{first['id']}"
+    await temporal_client.get_workflow_handle(workflow_id).terminate(reason="operator test")
+
+    again = await client.post("/v1/credit-decisions", params=WAIT, headers=customer.headers)
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] != first["id"]
+    with Session(engine) as session:
+        old = session.get(CreditDecision, uuid.UUID(first["id"]))
+    assert old is not None and old.status == "FAILED"

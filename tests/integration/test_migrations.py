@@ -16,7 +16,7 @@ from sqlmodel import Session, SQLModel
 from ecs.db.engine import make_engine
 from ecs.db.migrate import downgrade, upgrade
 from ecs.db.tables import CreditDecision, DecisionRecord, User
-from ecs.domain.status import RecordKind
+from ecs.domain.status import DecisionStatus, RecordKind
 from tests.support import fresh_postgres_database
 
 TABLES = {
@@ -84,9 +84,9 @@ def test_database_enforces_invariants(empty_database: str) -> None:
             session.commit()
             first = CreditDecision(user_id=user.id, workflow_id="wf-1")
             session.add(first)
-            session.add(CreditDecision(user_id=user.id, workflow_id="wf-2", status="DENIED"))
+            session.add(CreditDecision(user_id=user.id, workflow_id="wf-2", status=DecisionStatus.DENIED))
             session.commit()
-            session.add(CreditDecision(user_id=user.id, workflow_id="wf-3", status="OFFERED"))
+            session.add(CreditDecision(user_id=user.id, workflow_id="wf-3", status=DecisionStatus.OFFERED))
             with pytest.raises(IntegrityError):
                 session.commit()
             session.rollback()

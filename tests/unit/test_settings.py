@@ -25,7 +25,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_development_defaults_use_embedded_services() -> None:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.effective_database_url.startswith("sqlite:///")
     assert settings.jwt_secret.get_secret_value() == DEV_JWT_SECRET
     assert settings.offer_ttl_seconds == 72 * 3600
@@ -34,7 +34,7 @@ def test_development_defaults_use_embedded_services() -> None:
 def test_environment_variables_override(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ECS_OFFER_TTL_SECONDS", "60")
     monkeypatch.setenv("ECS_DATABASE_URL", "postgresql://x@y/z")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.offer_ttl_seconds == 60
     assert settings.effective_database_url == "postgresql://x@y/z"
     assert not settings.is_sqlite
@@ -43,13 +43,13 @@ def test_environment_variables_override(monkeypatch: pytest.MonkeyPatch) -> None
 def test_invalid_values_are_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ECS_OFFER_TTL_SECONDS", "-5")
     with pytest.raises(ValidationError):
-        Settings(_env_file=None)  # type: ignore[call-arg]
+        Settings(_env_file=None)
 
 
 def test_production_refuses_default_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ECS_ENV", "production")
     with pytest.raises(InsecureConfiguration) as info:
-        Settings(_env_file=None)  # type: ignore[call-arg]
+        Settings(_env_file=None)
     message = str(info.value)
     for name in ("ECS_JWT_SECRET", "ECS_PAYLOAD_KEY", "ECS_DATABASE_URL", "ECS_REDIS_URL"):
         assert name in message
@@ -64,14 +64,14 @@ def test_production_refuses_each_missing_secret(
         if key != missing:
             monkeypatch.setenv(key, value)
     with pytest.raises(InsecureConfiguration, match=missing):
-        Settings(_env_file=None)  # type: ignore[call-arg]
+        Settings(_env_file=None)
 
 
 def test_production_starts_with_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ECS_ENV", "production")
     for key, value in STRONG.items():
         monkeypatch.setenv(key, value)
-    assert Settings(_env_file=None).env == "production"  # type: ignore[call-arg]
+    assert Settings(_env_file=None).env == "production"
 
 
 def test_cli_exits_with_clear_message_in_insecure_production(

@@ -130,7 +130,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/record.db"
         upgrade(url)
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             _env_file=None,
             database_url=url,
             payload_key=TEST_PAYLOAD_KEY,

@@ -31,7 +31,7 @@ def test_histories_cover_the_main_paths() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_replay_is_deterministic(path: Path) -> None:
-    settings = Settings(_env_file=None, payload_key=TEST_PAYLOAD_KEY)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, payload_key=TEST_PAYLOAD_KEY)
     replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(settings))
     history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
@@ -52,7 +52,7 @@ class _WorkflowWithoutOfferNotification(CreditDecisionWorkflow):
 
 async def test_replay_detects_a_breaking_change() -> None:
     """Proof that the guard can fail: without the offer notification, replay must break."""
-    settings = Settings(_env_file=None, payload_key=TEST_PAYLOAD_KEY)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, payload_key=TEST_PAYLOAD_KEY)
     replayer = Replayer(
         workflows=[_WorkflowWithoutOfferNotification], data_converter=data_converter(settings)
     )
