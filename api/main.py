@@ -11,9 +11,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
-from api.middleware import RequestContextMiddleware
+from api.middleware import RequestContextMiddleware, ScopedCORSMiddleware
 from api.problems import install_problem_handlers
 from api.resources import Resources
 from api.routes import codec, health
@@ -44,9 +43,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
     app.add_middleware(
-        CORSMiddleware,
+        ScopedCORSMiddleware,
+        prefixes=("/codec",),
         allow_origins=settings.cors_origins,
-        allow_methods=["*"],
+        allow_methods=["POST", "OPTIONS"],
         allow_headers=["*"],
         allow_credentials=True,
     )
