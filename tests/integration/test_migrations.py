@@ -84,9 +84,13 @@ def test_database_enforces_invariants(empty_database: str) -> None:
             session.commit()
             first = CreditDecision(user_id=user.id, workflow_id="wf-1")
             session.add(first)
-            session.add(CreditDecision(user_id=user.id, workflow_id="wf-2", status=DecisionStatus.DENIED))
+            session.add(
+                CreditDecision(user_id=user.id, workflow_id="wf-2", status=DecisionStatus.DENIED)
+            )
             session.commit()
-            session.add(CreditDecision(user_id=user.id, workflow_id="wf-3", status=DecisionStatus.OFFERED))
+            session.add(
+                CreditDecision(user_id=user.id, workflow_id="wf-3", status=DecisionStatus.OFFERED)
+            )
             with pytest.raises(IntegrityError):
                 session.commit()
             session.rollback()
