@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _v1_routers() -> list[APIRouter]:
     """Resource routers; imported here so a module missing a router fails loudly at start."""
-    from api.routes import auth, decisions, emotions, me, reviews, transactions
+    from api.routes import auth, decisions, emotions, me, privacy, reviews, transactions
 
     # emotions first: it is the hot path, and routes are matched in order.
     return [
@@ -70,4 +70,5 @@ def _v1_routers() -> list[APIRouter]:
         decisions.router,
         reviews.router,
         me.router,
+        privacy.router,
     ]

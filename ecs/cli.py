@@ -100,6 +100,18 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run_simulation(settings, args))
 
 
+def _retention(settings: Settings, args: argparse.Namespace) -> int:
+    """A one-shot job (cron / Kubernetes CronJob): needs only the database, not the stream."""
+    from ecs.db.engine import get_engine
+    from ecs.db.types import utcnow
+    from ecs.retention import apply_retention
+
+    configure_logging("retention", settings.log_level)
+    report = apply_retention(get_engine(settings), settings, utcnow(), batch_size=args.batch_size)
+    print(report.summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ecs", description="Empathic Credit System")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -136,6 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--role", choices=["customer", "analyst"], default="analyst")
     user.add_argument("--password", default=None, help="prompted for when omitted")
     user.set_defaults(func=_create_user)
+
+    retention = sub.add_parser(
+        "retention", help="delete emotional data past its retention period (run daily)"
+    )
+    retention.add_argument("--batch-size", type=int, default=10_000, help="rows per DELETE")
+    retention.set_defaults(func=_retention)
 
     sim = sub.add_parser("simulate", help="simulate app users streaming emotions")
     sim.add_argument("--users", type=int, default=20)

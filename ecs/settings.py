@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     stream_max_deliveries: int = Field(default=5, gt=0)
     stream_claim_idle_ms: int = Field(default=30_000, gt=0)
 
+    # Retention of emotional data (``ecs retention``): raw readings, then daily aggregates.
+    emotion_retention_days: int = Field(default=90, gt=0)
+    emotion_daily_retention_days: int = Field(default=730, gt=0)
+
     log_level: str = "INFO"
 
     @property

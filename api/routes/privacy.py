@@ -1,0 +1,125 @@
+"""The caller's data-subject rights: consent to emotion processing, export, erasure (LGPD Art. 18).
+
+Routes translate HTTP to ``api.services.privacy``; the service holds the rules and documents the
+trade-offs. Every route refuses an erased account with 404: access tokens are not revoked (they
+expire within ``ECS_JWT_TTL_SECONDS``), so the account row is checked here instead.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import ResourcesDep, SessionDep
+from api.routes.emotions import ConsentCache
+from api.security import CurrentUser
+from api.services import privacy as service
+from ecs.db.tables import User
+
+router = APIRouter(prefix="/me", tags=["privacy"])
+
+_PROBLEM = {"description": "Problem body", "content": {"application/problem+json": {}}}
+_ERASED = {**_PROBLEM, "description": "The account has been erased"}
+
+
+class ConsentUpdate(BaseModel):
+    """Strict boolean: a consent must be an explicit ``true``/``false``, never ``"yes"`` or 1."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    emotion_processing: bool = Field(strict=True)
+
+
+class ConsentPublic(BaseModel):
+    emotion_processing: bool
+    updated_at: datetime | None = Field(description="When the current answer was given.")
+
+
+class ErasureRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=256, description="The current password.")
+
+
+def get_active_account(user: CurrentUser, session: SessionDep) -> User:
+    return service.active_account(session, user.id)
+
+
+ActiveAccount = Annotated[User, Depends(get_active_account)]
+
+
+def _forget_consent(request: Request, account_id: uuid.UUID) -> None:
+    """Make this instance's ingest cache re-read the user at once; other API instances follow
+    within the cache's TTL (``CONSENT_TTL_SECONDS``)."""
+    cache = getattr(request.app.state, "emotion_consent", None)
+    if isinstance(cache, ConsentCache):
+        cache.forget(account_id)
+
+
+@router.put(
+    "/consent",
+    response_model=ConsentPublic,
+    summary="Grant or withdraw consent to emotion processing",
+    responses={404: _ERASED},
+)
+def put_consent(
+    body: ConsentUpdate, account: ActiveAccount, resources: ResourcesDep, request: Request
+) -> ConsentPublic:
+    """Withdrawing deletes the caller's emotion readings and daily aggregates at once, and the
+    ingest endpoint refuses new readings (403) within 10 seconds on every API instance.
+    Granting again only sets the flag; nothing deleted comes back."""
+    state = service.set_consent(resources.engine, account.id, body.emotion_processing)
+    _forget_consent(request, account.id)
+    return ConsentPublic(emotion_processing=state.emotion_processing, updated_at=state.updated_at)
+
+
+@router.get(
+    "/export",
+    summary="Everything ECS holds about the caller, as one JSON document",
+    response_class=StreamingResponse,
+    responses={
+        200: {"description": "The export (a download)", "content": {"application/json": {}}},
+        404: _ERASED,
+    },
+)
+def export_me(account: ActiveAccount, resources: ResourcesDep) -> StreamingResponse:
+    """Profile, transactions, emotion readings (newest 100,000; ``emotion_readings_truncated``
+    says whether more exist) and daily aggregates, credit decisions with their audit records and
+    explained reason codes, offers, the credit line and notifications."""
+    return StreamingResponse(
+        service.export_json(resources.engine, resources.settings, account.id),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="ecs-export-{account.id}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.delete(
+    "",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Erase the caller's account (needs the current password)",
+    responses={
+        403: {**_PROBLEM, "description": "Wrong password; nothing was erased"},
+        404: _ERASED,
+        409: {**_PROBLEM, "description": "Decisions kept being requested meanwhile; retry"},
+        503: {**_PROBLEM, "description": "Workflow engine unavailable; nothing was erased"},
+    },
+)
+async def erase_me(
+    body: ErasureRequest, user: CurrentUser, resources: ResourcesDep, request: Request
+) -> Response:
+    """Deletes emotional data, transactions and notifications and pseudonymises the account;
+    open credit decisions are ended first (an open offer is declined). Credit decisions, their
+    records, offers and the credit line are kept under the lender's legal obligation, keyed only
+    by the pseudonymous id. Login stops at once; tokens already issued expire on their own, and
+    every privacy route and the ingest endpoint refuse them. Erasing again answers 404."""
+    await service.erase_account(resources, user.id, body.password)
+    _forget_consent(request, user.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
