@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
@@ -24,6 +25,8 @@ class Resources:
     settings: Settings
     engine: Engine
     redis: aioredis.Redis
+    # user id → (checked at, account usable); see api.security.current_user.
+    account_cache: dict[uuid.UUID, tuple[float, bool]] = field(default_factory=dict)
     _temporal: Client | None = None
     _temporal_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 

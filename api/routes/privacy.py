@@ -122,4 +122,5 @@ async def erase_me(
     every privacy route and the ingest endpoint refuse them. Erasing again answers 404."""
     await service.erase_account(resources, user.id, body.password)
     _forget_consent(request, user.id)
+    resources.account_cache.pop(user.id, None)  # tokens of this account stop working now
     return Response(status_code=status.HTTP_204_NO_CONTENT)

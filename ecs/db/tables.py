@@ -67,7 +67,10 @@ class EmotionEvent(SQLModel, table=True):
     """One raw reading. The client-chosen event id is the primary key: redelivery is a no-op."""
 
     __tablename__ = "emotion_events"
-    __table_args__ = (Index("ix_emotion_events_user_time", "user_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_emotion_events_user_time", "user_id", "occurred_at"),
+        Index("ix_emotion_events_occurred_at", "occurred_at"),  # retention deletes by age
+    )
 
     event_id: uuid.UUID = Field(primary_key=True)
     user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from ecs.db.tables import CreditDecision, EmotionDaily, EmotionEvent
+from ecs.db.tables import CreditDecision, EmotionDaily, EmotionEvent, User
 from ecs.db.types import utcnow
 from ecs.domain.emotions import CoolingOffThresholds, is_acute_distress
 from ecs.domain.status import OPEN_DECISION_STATUSES
@@ -29,12 +29,29 @@ from ecs.stream.messages import StreamReading
 EVENTS = EmotionEvent.__table__  # type: ignore[attr-defined]
 DAILY = EmotionDaily.__table__  # type: ignore[attr-defined]
 DECISIONS = CreditDecision.__table__  # type: ignore[attr-defined]
+USERS = User.__table__  # type: ignore[attr-defined]
+
+
+def _without_consent(conn: Connection, user_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Users who exist but may no longer have emotions stored (consent withdrawn or erased).
+
+    The API refuses their readings, but some may already sit in the stream when consent is
+    withdrawn. Unknown users are *not* returned: their readings fail the foreign key and go to
+    the dead-letter stream, where a data problem belongs.
+    """
+    query = select(USERS.c.id).where(
+        USERS.c.id.in_(user_ids),
+        (USERS.c.consent_emotion_processing.is_(False)) | (USERS.c.erased_at.is_not(None)),
+    )
+    return set(conn.execute(query).scalars().all())
 
 
 @dataclass
 class PersistResult:
     inserted: set[uuid.UUID] = field(default_factory=set)
     duplicates: int = 0
+    # Readings of users who withdrew consent or were erased after the app sent them: dropped.
+    refused: int = 0
     # user id → workflow id of that user's open credit decision (only users in the batch).
     open_workflows: dict[uuid.UUID, str] = field(default_factory=dict)
 
@@ -113,6 +130,12 @@ def persist(
     now = utcnow()
     with engine.begin() as conn:
         if ordered:
+            refused_users = _without_consent(conn, sorted({r.user_id for r in ordered}, key=str))
+            if refused_users:
+                kept = [r for r in ordered if r.user_id not in refused_users]
+                result.refused = len(ordered) - len(kept)
+                ordered = kept
+        if ordered:
             stmt = (
                 _insert(conn, EVENTS)
                 .on_conflict_do_nothing(index_elements=["event_id"])
@@ -135,14 +158,14 @@ def persist(
             # executemany + RETURNING uses SQLAlchemy's "insertmanyvalues": multi-row VALUES
             # pages of 1,000, so a batch costs a handful of round trips, not one per row.
             result.inserted = set(conn.execute(stmt, rows).scalars().all())
-            result.duplicates = len(readings) - len(result.inserted)
+            result.duplicates = len(readings) - len(result.inserted) - result.refused
             fresh = [r for r in ordered if r.event_id in result.inserted]
             if fresh:
                 aggregates = daily_rows(fresh, thresholds, now)
                 for start in range(0, len(aggregates), DAILY_CHUNK):
                     conn.execute(_daily_upsert(conn, aggregates[start : start + DAILY_CHUNK]))
         else:
-            result.duplicates = len(readings)
+            result.duplicates = len(readings) - result.refused
         if lookup_open_decisions and unique:
             user_ids = sorted({r.user_id for r in unique.values()}, key=str)
             query = select(DECISIONS.c.user_id, DECISIONS.c.workflow_id).where(

@@ -316,18 +316,24 @@ async def test_erasure_declines_the_open_offer_deletes_and_pseudonymises(
     assert user.erased_at is not None and user.consent_emotion_processing is False
     assert account.password not in user.password_hash and not user.password_hash.startswith("$")
 
-    # No way back in, and the old token sees nothing.
+    # No way back in, and the old token is refused everywhere (the account no longer exists).
     for username in (account.email, user.email):
         login = await client.post(
             "/v1/auth/token", data={"username": username, "password": account.password}
         )
         assert_problem(login, 401)
-    assert_problem(await _erase(client, account), 404)
-    assert_problem(await client.get("/v1/me/export", headers=account.headers), 404)
+    assert_problem(await _erase(client, account), 401)
+    assert_problem(await client.get("/v1/me/export", headers=account.headers), 401)
     consent = await client.put(
         "/v1/me/consent", json={"emotion_processing": True}, headers=account.headers
     )
-    assert_problem(consent, 404)
+    assert_problem(consent, 401)
+    transaction = await client.post(
+        "/v1/transactions",
+        json={"amount": "10.00", "direction": "in", "occurred_at": "2026-01-01T00:00:00Z"},
+        headers=account.headers,
+    )
+    assert_problem(transaction, 401)
     ingest = await client.post("/v1/emotions", json=_reading(), headers=account.headers)
     assert_problem(ingest, 403)
 
@@ -402,4 +408,4 @@ async def test_erasure_with_the_workflow_engine_down(engine: Engine, settings: S
     assert user.erased_at is None and user.email == blocked.email
     assert _emotion_rows(engine, blocked.id) == 4
     assert done.status_code == 204, done.text
-    assert assert_problem(export, 404)["type"] == "https://ecs.example/problems/account-erased"
+    assert_problem(export, 401)

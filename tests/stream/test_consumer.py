@@ -279,3 +279,24 @@ async def test_stop_finishes_the_batch_in_hand(
     stored = count_events(engine, users)
     pending = await pending_count(redis_client, s)
     assert pending == 0 and stored in (0, 300)
+
+
+async def test_readings_of_users_without_consent_are_dropped_not_stored(
+    base_settings: Settings, engine: Engine, redis_client: aioredis.Redis
+) -> None:
+    """Readings already in the stream when consent is withdrawn must not be stored."""
+    s = isolated(base_settings)
+    consenting = make_users(engine, 1)
+    withdrawn = make_users(engine, 1, consent=False)
+    kept = [reading(consenting[0]) for _ in range(5)]
+    dropped = [reading(withdrawn[0]) for _ in range(7)]
+    await redis_client.xgroup_create(s.stream_name, s.stream_group, id="0", mkstream=True)
+    await publish(redis_client, s.stream_name, kept + dropped, per_entry=4)
+
+    async with running(s, redis_client, engine) as consumer:
+        await async_wait_for(until_stored(engine, consenting, len(kept)), timeout=15)
+        await async_wait_for(lambda: _zero(pending_count(redis_client, s)), timeout=10)
+    assert stored_event_ids(engine, withdrawn) == []
+    assert sorted(stored_event_ids(engine, consenting)) == sorted(r.event_id for r in kept)
+    assert consumer.totals.dead == 0
+    assert await redis_client.xlen(dead_letter_stream(s.stream_name)) == 0
