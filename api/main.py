@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI
 from api.middleware import RequestContextMiddleware, ScopedCORSMiddleware
 from api.problems import install_problem_handlers
 from api.resources import Resources
-from api.routes import codec, health
+from api.routes import codec, health, insights
 from ecs.settings import Settings, get_settings
 
 API_DESCRIPTION = """
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(codec.router)
+    app.include_router(insights.page_router)
     for router in _v1_routers():
         app.include_router(router, prefix="/v1")
     return app
@@ -69,6 +70,7 @@ def _v1_routers() -> list[APIRouter]:
         transactions.router,
         decisions.router,
         reviews.router,
+        insights.router,
         me.router,
         privacy.router,
     ]

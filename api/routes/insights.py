@@ -1,0 +1,144 @@
+"""Analyst insights (emotion trends, credit outcomes, score drift, fairness) and the dashboard.
+
+The JSON endpoints are analyst-only and return aggregates only. The dashboard page itself is
+public static content: it holds no data, and fetches everything with the analyst's token.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import SessionDep
+from api.security import Analyst
+from api.services import insights as service
+from api.services.insights import CreditInsights, EmotionInsights, ModelInsights
+from ecs.db.types import utcnow
+
+router = APIRouter(prefix="/insights", tags=["insights"])
+page_router = APIRouter(tags=["dashboard"])
+
+_PROBLEM: dict[str, Any] = {
+    "description": "Problem body",
+    "content": {"application/problem+json": {}},
+}
+_RESPONSES: dict[int | str, dict[str, Any]] = {401: _PROBLEM, 403: _PROBLEM, 422: _PROBLEM}
+
+Days = Annotated[int, Query(ge=1, le=365, description="Window length in days, ending now")]
+ModelVersion = Annotated[
+    str | None, Query(max_length=64, description="Only decisions scored by this model version")
+]
+PolicyVersion = Annotated[
+    str | None, Query(max_length=32, description="Only decisions made under this policy version")
+]
+
+
+@router.get(
+    "/emotions",
+    response_model=EmotionInsights,
+    summary="Daily emotion trend of consenting users, with key takeaways (k-anonymous)",
+    responses=_RESPONSES,
+)
+def emotions(_analyst: Analyst, session: SessionDep, days: Days = 30) -> EmotionInsights:
+    """Days with fewer than k distinct users are left out: see ``K_ANONYMITY``."""
+    return service.emotion_insights(session, days=days, today=utcnow().date())
+
+
+@router.get(
+    "/credit",
+    response_model=CreditInsights,
+    summary="Automated outcomes, approval by band, limit histogram, reasons, review backlog",
+    responses=_RESPONSES,
+)
+def credit(
+    _analyst: Analyst,
+    session: SessionDep,
+    days: Days = 30,
+    model_version: ModelVersion = None,
+    policy_version: PolicyVersion = None,
+) -> CreditInsights:
+    return service.credit_insights(
+        session,
+        days=days,
+        now=utcnow(),
+        model_version=model_version,
+        policy_version=policy_version,
+    )
+
+
+@router.get(
+    "/model",
+    response_model=ModelInsights,
+    summary="Score drift (weekly percentiles, PSI) and the empathy fairness monitor",
+    responses=_RESPONSES,
+)
+def model(
+    _analyst: Analyst,
+    session: SessionDep,
+    days: Annotated[
+        int, Query(ge=14, le=365, description="Window in days; the last 7 are compared to the rest")
+    ] = 90,
+    model_version: ModelVersion = None,
+    policy_version: PolicyVersion = None,
+) -> ModelInsights:
+    """At least 14 days, so the PSI's reference window is never shorter than the recent one."""
+    return service.model_insights(
+        session,
+        days=days,
+        now=utcnow(),
+        model_version=model_version,
+        policy_version=policy_version,
+    )
+
+
+# --- The dashboard page ---------------------------------------------------------------------------
+
+_ASSETS = {
+    "dashboard.html": "text/html; charset=utf-8",
+    "dashboard.js": "text/javascript; charset=utf-8",
+    "dashboard.css": "text/css; charset=utf-8",
+}
+# Only this origin may be contacted, and nothing may be inlined: the page provably loads no CDN,
+# font or tracker, and an injected <script> would not run.
+_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+@cache
+def _asset(name: str) -> bytes:
+    """Read once from the installed package (``api/static``, shipped as package data)."""
+    return files("api").joinpath("static", name).read_bytes()
+
+
+def _serve(name: str) -> Response:
+    return Response(
+        _asset(name),
+        media_type=_ASSETS[name],
+        headers={
+            "Content-Security-Policy": _CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+            "Cache-Control": "no-cache",
+        },
+    )
+
+
+@page_router.get("/dashboard", summary="Analyst dashboard (HTML)", response_class=Response)
+def dashboard() -> Response:
+    """Self-contained: its script and styles come from this server only (see the CSP)."""
+    return _serve("dashboard.html")
+
+
+@page_router.get("/dashboard/dashboard.js", include_in_schema=False)
+def dashboard_js() -> Response:
+    return _serve("dashboard.js")
+
+
+@page_router.get("/dashboard/dashboard.css", include_in_schema=False)
+def dashboard_css() -> Response:
+    return _serve("dashboard.css")
