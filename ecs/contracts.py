@@ -22,6 +22,7 @@ QUERY_STATUS = "status"
 UPDATE_ACCEPT = "accept"
 UPDATE_DECLINE = "decline"
 UPDATE_REVIEW = "review"
+UPDATE_WAIT_DECIDED = "wait_decided"
 SEARCH_ATTR_STATUS = "CreditStatus"
 SEARCH_ATTR_BAND = "RiskBand"
 

@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from temporalio.client import (
     Client,
+    WithStartWorkflowOperation,
     WorkflowExecutionStatus,
     WorkflowQueryFailedError,
     WorkflowQueryRejectedError,
@@ -55,6 +56,7 @@ from api.resources import Resources
 from api.schemas import DecisionActionResult, DecisionPublic, OfferPublic, ReviewQueueItem
 from ecs.contracts import (
     QUERY_STATUS,
+    UPDATE_WAIT_DECIDED,
     WORKFLOW_TYPE,
     CoolingOffConfig,
     DecisionInput,
@@ -187,6 +189,25 @@ def decision_input(decision: CreditDecision, settings: Settings) -> DecisionInpu
     )
 
 
+def _start_options(decision: CreditDecision, settings: Settings) -> dict[str, Any]:
+    """How every decision workflow is started (plain start or update-with-start alike)."""
+    return {
+        "id": decision.workflow_id,
+        "task_queue": settings.temporal_task_queue,
+        "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
+        "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        # What an operator sees first in the Web UI; no personal data (it is not encrypted).
+        "static_summary": f"Credit decision {decision.id}",
+        "static_details": (
+            "Fetch history → score → apply policy → offer → accept / decline / expiry. "
+            "Query `status` for the live state; signal `emotion` with plain JSON."
+        ),
+        "search_attributes": TypedSearchAttributes(
+            [SearchAttributePair(CREDIT_STATUS, DecisionStatus.PENDING.value)]
+        ),
+    }
+
+
 async def ensure_started(
     client: Client, decision: CreditDecision, settings: Settings, engine: Engine
 ) -> None:
@@ -195,20 +216,8 @@ async def ensure_started(
         await client.start_workflow(
             WORKFLOW_TYPE,
             decision_input(decision, settings),
-            id=decision.workflow_id,
-            task_queue=settings.temporal_task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             rpc_timeout=START_TIMEOUT,
-            # What an operator sees first in the Web UI; no personal data (it is not encrypted).
-            static_summary=f"Credit decision {decision.id}",
-            static_details=(
-                "Fetch history → score → apply policy → offer → accept / decline / expiry. "
-                "Query `status` for the live state; signal `emotion` with plain JSON."
-            ),
-            search_attributes=TypedSearchAttributes(
-                [SearchAttributePair(CREDIT_STATUS, "PENDING")]
-            ),
+            **_start_options(decision, settings),
         )
     except WorkflowAlreadyStartedError:
         # A closed workflow with this id exists: the decision ran. If it ended abnormally
@@ -282,6 +291,8 @@ async def request_decision(
     client = await connect_or_none(resources)
     if client is None:
         raise temporal_unavailable(decision.id)
+    if claim.created and wait_seconds > 0:
+        return Requested(await _start_and_wait(resources, client, decision, wait_seconds), True)
     if decision.status in OPEN_DECISION_STATUSES:
         # New, possibly never started (a crash or outage after the row was stored), or open in
         # the database while its workflow was terminated: ensure_started settles all three.
@@ -302,32 +313,61 @@ async def request_decision(
     return Requested(view, claim.created)
 
 
+async def _start_and_wait(
+    resources: Resources, client: Client, decision: CreditDecision, wait_seconds: float
+) -> DecisionPublic:
+    """Start the workflow and wait for its outcome in one round trip (update-with-start).
+
+    The ``wait_decided`` update returns the moment the decision leaves PENDING, so the answer
+    is not delayed by a polling interval and the worker answers no repeated queries.
+    """
+    start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+        WORKFLOW_TYPE,
+        decision_input(decision, resources.settings),
+        **_start_options(decision, resources.settings),
+    )
+    try:
+        view: DecisionView = await asyncio.wait_for(
+            client.execute_update_with_start_workflow(
+                UPDATE_WAIT_DECIDED, start_workflow_operation=start, result_type=DecisionView
+            ),
+            timeout=wait_seconds,
+        )
+        return _from_live(view, decision)
+    except TimeoutError:
+        # Not decided in time. The start may or may not have reached the server before the
+        # call was abandoned: make sure it did (idempotent), then answer "still pending".
+        pass
+    except _TEMPORAL_DOWN as exc:
+        raise temporal_unavailable(decision.id) from exc
+    try:
+        await ensure_started(client, decision, resources.settings, resources.engine)
+    except _TEMPORAL_DOWN as exc:
+        raise temporal_unavailable(decision.id) from exc
+    return DecisionPublic.model_validate(_from_rows(decision, None, None))
+
+
 async def _wait_for_outcome(
     resources: Resources, client: Client, decision: CreditDecision, wait_seconds: float
 ) -> DecisionPublic:
-    """Poll the ``status`` query until the decision leaves PENDING or the deadline passes.
-
-    Queries are cheap (answered from the workflow's in-memory state by a worker) and back off
-    from 50 ms to 500 ms, so a decision that completes in a few hundred milliseconds is returned
-    in the same response without hammering the server.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait_seconds
-    delay = 0.05
-    while True:
-        remaining = deadline - loop.time()
-        timeout = QUERY_TIMEOUT if remaining <= 0 else min(QUERY_TIMEOUT, _td(remaining))
-        live = await live_view(client, decision.workflow_id, timeout)
-        if live is None:
-            return await asyncio.to_thread(stored_view, resources.engine, decision.id)
-        if live.status != DecisionStatus.PENDING or remaining <= 0:
-            return _from_live(live, decision)
-        await asyncio.sleep(min(delay, max(remaining, 0.0)))
-        delay = min(delay * 2, 0.5)
-
-
-def _td(seconds: float) -> timedelta:
-    return timedelta(seconds=max(seconds, 0.2))
+    """The decision as it stands, after waiting up to ``wait_seconds`` for it to leave PENDING."""
+    live: DecisionView | None = None
+    if wait_seconds > 0:
+        handle = client.get_workflow_handle(decision.workflow_id)
+        try:
+            live = await asyncio.wait_for(
+                handle.execute_update(UPDATE_WAIT_DECIDED, result_type=DecisionView),
+                timeout=wait_seconds,
+            )
+        except TimeoutError:
+            live = await live_view(client, decision.workflow_id)
+        except (WorkflowUpdateFailedError, RPCError):
+            live = None  # closed (or unknown): the database has the final word
+    else:
+        live = await live_view(client, decision.workflow_id)
+    if live is None:
+        return await asyncio.to_thread(stored_view, resources.engine, decision.id)
+    return _from_live(live, decision)
 
 
 # --- 3. read -----------------------------------------------------------------------------------
