@@ -9,6 +9,7 @@ yet; the consumer trims with MINID below the oldest unacknowledged entry instead
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
@@ -41,3 +42,58 @@ async def publish(
             pipe.xadd(stream, encode_entry(chunk))  # type: ignore[arg-type]
         ids: list[bytes] = await pipe.execute()
     return ids
+
+
+class CoalescingPublisher:
+    """Group commit for the ingest hot path: concurrent requests share one pipelined round trip.
+
+    Each request still gets its 202 only after *its own* entry is in Redis; requests arriving
+    while a pipeline is in flight simply ride the next one. Under load this turns N XADD round
+    trips (and N passes through redis-py's per-command machinery, which dominated the endpoint's
+    CPU profile) into one; with a single request in flight it degenerates to one XADD, so idle
+    latency is unchanged.
+    """
+
+    def __init__(self, redis: aioredis.Redis, stream: str, *, max_batch: int = 512) -> None:
+        self.redis = redis
+        self.stream = stream
+        self.max_batch = max_batch
+        self.round_trips = 0  # for tests and benchmarks
+        self._pending: list[tuple[dict[bytes, bytes], asyncio.Future[bytes]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def publish(self, readings: Sequence[StreamReading]) -> bytes:
+        """Append one entry holding ``readings``; returns its stream id once Redis has it."""
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._pending.append((encode_entry(list(readings)), future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
+            self.round_trips += 1
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for fields, _future in batch:
+                        pipe.xadd(self.stream, fields)  # type: ignore[arg-type]
+                    replies = await pipe.execute(raise_on_error=False)
+            except BaseException as exc:  # connection lost, timeout, cancellation: all fail
+                for _fields, future in batch:
+                    if not future.done():
+                        future.set_exception(_as_exception(exc))
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (_fields, future), reply in zip(batch, replies, strict=True):
+                if future.done():
+                    continue
+                if isinstance(reply, Exception):
+                    future.set_exception(reply)
+                else:
+                    future.set_result(reply if isinstance(reply, bytes) else str(reply).encode())
+
+
+def _as_exception(exc: BaseException) -> Exception:
+    return exc if isinstance(exc, Exception) else ConnectionError(f"publish interrupted: {exc!r}")
