@@ -243,3 +243,20 @@ def test_openapi_documents_both_body_shapes(api_url: str) -> None:
     shapes = operation["requestBody"]["content"]["application/json"]["schema"]["anyOf"]
     assert {"readings"} <= set(shapes[1]["properties"])
     assert any(p["name"] == "X-API-Key" for p in operation["parameters"])
+
+
+def test_fast_path_and_documented_route_share_one_handler() -> None:
+    """The Starlette fast path must serve exactly what OpenAPI documents."""
+    from fastapi.routing import APIRoute
+    from starlette.routing import Route
+
+    from api.main import INGEST_PATH, create_app
+    from api.routes.emotions import ingest_emotions
+
+    app = create_app()
+    first, second = app.router.routes[0], app.router.routes[1]
+    assert isinstance(first, Route) and not isinstance(first, APIRoute)
+    assert isinstance(second, APIRoute)
+    assert first.path == second.path == INGEST_PATH
+    assert first.endpoint is second.endpoint is ingest_emotions
+    assert INGEST_PATH in app.openapi()["paths"]
