@@ -38,6 +38,8 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit, urlunsplit
 
+import orjson
+
 from ecs.logs import configure_logging
 from ecs.settings import Settings
 
@@ -262,6 +264,12 @@ class DevStack:
                 "ECS_API_PORT": str(self.ports.api),
                 "ECS_STATE_DIR": str(self.state_dir),
                 "ECS_TEMPORAL_UI_PORT": str(self.ports.ui),
+                # The Web UI on this machine decodes payloads through /codec without a login;
+                # only loopback callers, and production refuses the setting.
+                "ECS_CODEC_OPEN_ON_LOOPBACK": "true",
+                "ECS_CORS_ORIGINS": orjson.dumps(
+                    [f"http://localhost:{self.ports.ui}", f"http://127.0.0.1:{self.ports.ui}"]
+                ).decode(),
                 "PYTHONUNBUFFERED": "1",
             }
         )

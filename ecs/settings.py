@@ -63,7 +63,14 @@ class Settings(BaseSettings):
     )
     ingest_api_key: SecretStr = SecretStr(DEV_INGEST_API_KEY)
     codec_api_key: SecretStr = SecretStr(DEV_CODEC_API_KEY)
-    cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:8233"])
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:8233", "http://127.0.0.1:8233"]
+    )
+    codec_open_on_loopback: bool = Field(
+        default=False,
+        description="Let loopback callers (the local Temporal Web UI) use /codec without a "
+        "credential; `ecs dev` turns it on, production refuses it",
+    )
 
     # Credit decision behaviour.
     offer_ttl_seconds: int = Field(default=72 * 3600, gt=0)
@@ -122,6 +129,8 @@ class Settings(BaseSettings):
                 problems.append(f"{name} is missing or still the development default")
         if len(self.jwt_secret.get_secret_value()) < 32:
             problems.append("ECS_JWT_SECRET must be at least 32 characters")
+        if self.codec_open_on_loopback:
+            problems.append("ECS_CODEC_OPEN_ON_LOOPBACK must be false (payloads would decrypt)")
         if not self.database_url:
             problems.append("ECS_DATABASE_URL must be set (no embedded SQLite in production)")
         if not self.redis_url:

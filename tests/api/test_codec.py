@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from ecs.settings import Settings
-from tests.api.conftest import Account, assert_problem
+from tests.api.conftest import Account, assert_problem, serve_api
 
 PLAIN = {
     "payloads": [
@@ -86,3 +86,20 @@ def test_cors_preflight_for_the_temporal_ui(api_url: str, settings: Settings) ->
     )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == origin
+
+
+def test_local_web_ui_decodes_without_credentials_only_when_enabled(
+    api_url: str, settings: Settings
+) -> None:
+    """`ecs dev` lets the browser-based Web UI on this machine decode; the default refuses."""
+    encoded = httpx.post(f"{api_url}/codec/encode", json=PLAIN, headers=_key(settings)).json()
+    assert_problem(httpx.post(f"{api_url}/codec/decode", json=encoded), 401)
+
+    with serve_api(settings.model_copy(update={"codec_open_on_loopback": True})) as open_url:
+        decoded = httpx.post(f"{open_url}/codec/decode", json=encoded)
+        assert decoded.status_code == 200, decoded.text
+        assert decoded.json() == PLAIN
+        wrong_key = httpx.post(
+            f"{open_url}/codec/decode", json=encoded, headers={"X-API-Key": "wrong"}
+        )
+        assert_problem(wrong_key, 401)  # a credential, when sent, is still checked

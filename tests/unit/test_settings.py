@@ -87,3 +87,12 @@ def test_cli_exits_with_clear_message_in_insecure_production(
     finally:
         get_settings.cache_clear()
     assert "refusing to start with ECS_ENV=production" in capsys.readouterr().err
+
+
+def test_production_refuses_an_open_codec(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECS_ENV", "production")
+    for key, value in STRONG.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("ECS_CODEC_OPEN_ON_LOOPBACK", "true")
+    with pytest.raises(InsecureConfiguration, match="ECS_CODEC_OPEN_ON_LOOPBACK"):
+        Settings(_env_file=None)
