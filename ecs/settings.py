@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     stream_group: str = "ecs-consumers"
     stream_batch_size: int = Field(default=1000, gt=0)
     stream_signal_interval_ms: int = Field(default=100, ge=0)
+    stream_routine_signal_interval_s: float = Field(default=60.0, ge=0)
     stream_max_deliveries: int = Field(default=5, gt=0)
     stream_claim_idle_ms: int = Field(default=30_000, gt=0)
 

@@ -335,9 +335,11 @@ class StreamConsumer:
         outcome.acked = True
         if self.signaller is not None and ok_readings:
             open_workflows: dict[Any, str] = {}
+            cooling_off: set[Any] = set()
             for result in results:
                 open_workflows.update(result.open_workflows)
-            outcome.signals_queued = self.signaller.offer(ok_readings, open_workflows)
+                cooling_off |= result.cooling_off
+            outcome.signals_queued = self.signaller.offer(ok_readings, open_workflows, cooling_off)
         self._add_totals(outcome)
         log.info(
             "batch committed",
@@ -514,7 +516,10 @@ async def run_consumer(settings: Settings, consumer_name: str | None = None) -> 
         health_check_interval=30,
     )
     signaller = Signaller(
-        lambda: connect(settings), thresholds_from(settings), settings.stream_signal_interval_ms
+        lambda: connect(settings),
+        thresholds_from(settings),
+        settings.stream_signal_interval_ms,
+        routine_interval_s=settings.stream_routine_signal_interval_s,
     )
     consumer = StreamConsumer(
         settings, redis, get_engine(settings), name=consumer_name, signaller=signaller

@@ -1,8 +1,13 @@
 """Coalesced emotion signals to open credit decisions.
 
-Only users with an open decision get signals, and at most one per user per
-``stream_signal_interval_ms``: a phone streaming 10 readings a second must not write 10 events a
-second into a workflow's history. Within a window the *most significant* reading wins: the most
+Only users with an open decision get signals. *Urgent* readings — acute distress, or any reading
+while the decision is in its cooling-off pause (a calm one ends it) — go at most one per user per
+``stream_signal_interval_ms``. *Routine* readings (a calm user, an open offer) only keep the
+decision's view fresh, so they go at most one per user per ``stream_routine_signal_interval_s``:
+an offer stays open for days, and a phone streaming a reading a second would otherwise write
+hundreds of thousands of events into one workflow's history (Temporal caps it at ~51k).
+
+Within a window the *most significant* reading wins: the most
 distressed one (highest stress, then intensity), or the latest if none is distressed, so a calm
 reading never displaces a distress reading. The workflow deduplicates by event id, so the
 occasional re-send after a consumer restart is harmless.
@@ -21,7 +26,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
 from temporalio.client import Client
@@ -43,9 +48,12 @@ class _Candidate:
     reading: StreamReading
     workflow_id: str
     distress: bool
+    urgent: bool
 
 
 def _more_significant(new: _Candidate, old: _Candidate) -> bool:
+    if new.urgent != old.urgent:
+        return new.urgent
     if new.distress != old.distress:
         return new.distress
     if new.distress:
@@ -75,10 +83,16 @@ class Signaller:
         client_factory: ClientFactory,
         thresholds: CoolingOffThresholds,
         interval_ms: int,
+        routine_interval_s: float | None = None,
     ) -> None:
         self._client_factory = client_factory
         self._thresholds = thresholds
         self._interval = interval_ms / 1000
+        self._routine_interval = (
+            self._interval
+            if routine_interval_s is None
+            else max(routine_interval_s, self._interval)
+        )
         self._pending: dict[uuid.UUID, _Candidate] = {}
         self._last_sent: dict[uuid.UUID, float] = {}
         self._wake = asyncio.Event()
@@ -90,8 +104,16 @@ class Signaller:
         self.failed = 0
         self.closed_workflows = 0
 
-    def offer(self, readings: list[StreamReading], open_workflows: dict[uuid.UUID, str]) -> int:
-        """Queue the batch's readings of users with an open decision; returns how many counted."""
+    def offer(
+        self,
+        readings: list[StreamReading],
+        open_workflows: dict[uuid.UUID, str],
+        cooling_off: Collection[uuid.UUID] = (),
+    ) -> int:
+        """Queue the batch's readings of users with an open decision; returns how many counted.
+
+        ``cooling_off``: users whose decision is paused, for whom every reading is urgent.
+        """
         counted = 0
         for reading in readings:
             workflow_id = open_workflows.get(reading.user_id)
@@ -99,7 +121,8 @@ class Signaller:
                 continue
             counted += 1
             distress = is_acute_distress(reading.stress, reading.intensity, self._thresholds)
-            candidate = _Candidate(reading, workflow_id, distress)
+            urgent = distress or reading.user_id in cooling_off
+            candidate = _Candidate(reading, workflow_id, distress, urgent)
             current = self._pending.get(reading.user_id)
             replace = current is None or current.workflow_id != workflow_id
             if replace or _more_significant(candidate, current):  # type: ignore[arg-type]
@@ -143,7 +166,8 @@ class Signaller:
         due: list[_Candidate] = []
         next_at: float | None = None
         for user_id, candidate in list(self._pending.items()):
-            at = self._last_sent.get(user_id, 0.0) + self._interval
+            interval = self._interval if candidate.urgent else self._routine_interval
+            at = self._last_sent.get(user_id, 0.0) + interval
             if at <= now or self._closing:
                 due.append(candidate)
                 del self._pending[user_id]
@@ -180,7 +204,7 @@ class Signaller:
     def _prune(self, now: float) -> None:
         # Forget users idle for a while so the map does not grow with every user ever seen.
         if len(self._last_sent) > 10_000:
-            horizon = now - max(self._interval, 1.0)
+            horizon = now - max(self._routine_interval, 1.0)
             self._last_sent = {u: t for u, t in self._last_sent.items() if t > horizon}
 
     async def _send(

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from ecs.db.tables import CreditDecision, EmotionDaily, EmotionEvent, User
 from ecs.db.types import utcnow
 from ecs.domain.emotions import CoolingOffThresholds, is_acute_distress
-from ecs.domain.status import OPEN_DECISION_STATUSES
+from ecs.domain.status import OPEN_DECISION_STATUSES, DecisionStatus
 from ecs.stream.messages import StreamReading
 
 EVENTS = EmotionEvent.__table__  # type: ignore[attr-defined]
@@ -54,6 +54,8 @@ class PersistResult:
     refused: int = 0
     # user id → workflow id of that user's open credit decision (only users in the batch).
     open_workflows: dict[uuid.UUID, str] = field(default_factory=dict)
+    # users (among those) whose decision is in its cooling-off pause
+    cooling_off: set[uuid.UUID] = field(default_factory=set)
 
 
 def _insert(conn: Connection, table: Any) -> Any:
@@ -168,9 +170,12 @@ def persist(
             result.duplicates = len(readings) - result.refused
         if lookup_open_decisions and unique:
             user_ids = sorted({r.user_id for r in unique.values()}, key=str)
-            query = select(DECISIONS.c.user_id, DECISIONS.c.workflow_id).where(
+            query = select(DECISIONS.c.user_id, DECISIONS.c.workflow_id, DECISIONS.c.status).where(
                 DECISIONS.c.user_id.in_(user_ids),
                 DECISIONS.c.status.in_([s.value for s in OPEN_DECISION_STATUSES]),
             )
-            result.open_workflows = {row.user_id: row.workflow_id for row in conn.execute(query)}
+            for row in conn.execute(query):
+                result.open_workflows[row.user_id] = row.workflow_id
+                if row.status == DecisionStatus.COOLING_OFF:
+                    result.cooling_off.add(row.user_id)
     return result

@@ -22,7 +22,7 @@ from ecs.domain.emotions import CoolingOffThresholds
 from ecs.domain.status import DecisionStatus
 from ecs.settings import Settings
 from ecs.stream.consumer import StreamConsumer, thresholds_from
-from ecs.stream.signaller import Signaller
+from ecs.stream.signaller import Signaller, to_signal
 from tests.stream.helpers import reading
 from tests.support import async_wait_for
 
@@ -184,3 +184,36 @@ async def test_distress_reading_puts_an_open_decision_into_cooling_off(
             stop.set()
             await asyncio.wait_for(task, 15)
             await redis_client.aclose()
+
+
+async def test_routine_readings_are_rate_limited_but_urgent_ones_are_not() -> None:
+    """Calm readings to an open offer refresh the decision rarely (bounded history); distress,
+    and any reading during a pause, goes at the short interval."""
+    client = FakeClient()
+
+    async def factory() -> Any:
+        return client
+
+    signaller = Signaller(factory, CoolingOffThresholds(), interval_ms=50, routine_interval_s=3600)
+    signaller.start()
+    try:
+        calm_user, paused_user = uuid.uuid4(), uuid.uuid4()
+        workflows = {calm_user: "wf-calm", paused_user: "wf-paused"}
+        signaller.offer(
+            [reading(calm_user, stress=0.2), reading(paused_user, stress=0.2)], workflows
+        )
+        await async_wait_for(lambda: _sent(client, 2), timeout=2)  # first ones go at once
+
+        routine = reading(calm_user, stress=0.3)
+        ending_pause = reading(paused_user, stress=0.1)
+        signaller.offer([routine, ending_pause], workflows, cooling_off={paused_user})
+        await async_wait_for(lambda: _sent(client, 3), timeout=2)
+        assert client.sent[2] == ("wf-paused", to_signal(ending_pause))
+
+        distress = reading(calm_user, stress=0.95, intensity=0.9)
+        signaller.offer([distress], workflows)  # beats the pending routine reading, and is urgent
+        await async_wait_for(lambda: _sent(client, 4), timeout=2)
+        assert client.sent[3] == ("wf-calm", to_signal(distress))
+        assert [wf for wf, _ in client.sent].count("wf-calm") == 2  # the routine one never went
+    finally:
+        await signaller.close(timeout=0.1)
