@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -60,37 +61,83 @@ T = TypeVar("T")
 
 
 class ConsentCache:
-    """user id → consented?, refreshed from ``users`` at most every ``ttl`` seconds per user.
+    """user id → consented?, refreshed from ``users`` about every ``ttl`` seconds per user.
 
-    Misses are looked up in one query for all the request's users, in a worker thread so the
-    event loop never blocks on the database.
+    Built so the database is never on the hot path, even when entries expire:
+
+    * an expired entry is still answered from memory (for up to ``MAX_STALENESS`` times ``ttl``)
+      while one background lookup refreshes it — without this, every entry expiring at once
+      sent hundreds of concurrent requests into their own lookups and set the ingest p99;
+    * concurrent misses for the same user share one lookup (single flight);
+    * expiries are jittered so a burst of new users does not expire as a burst.
+
+    A withdrawal made through this instance applies at once (``forget``); one made elsewhere
+    within about ``ttl``, and the stream consumer drops readings of users without consent anyway.
     """
+
+    MAX_STALENESS = 3.0
 
     def __init__(self, engine: Engine, ttl: float = CONSENT_TTL_SECONDS) -> None:
         self.engine = engine
         self.ttl = ttl
-        self._entries: dict[uuid.UUID, tuple[bool, float]] = {}
+        self.lookups = 0  # database round trips, for tests
+        self._entries: dict[uuid.UUID, tuple[bool, float]] = {}  # (allowed, fresh until)
+        self._inflight: dict[uuid.UUID, asyncio.Future[bool]] = {}
+        self._refreshers: set[asyncio.Task[None]] = set()
 
     async def consented(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, bool]:
         now = time.monotonic()
         answer: dict[uuid.UUID, bool] = {}
         missing: list[uuid.UUID] = []
+        stale: list[uuid.UUID] = []
         for user_id in user_ids:
             cached = self._entries.get(user_id)
-            if cached is not None and cached[1] > now:
-                answer[user_id] = cached[0]
-            else:
+            if cached is None or now - cached[1] > self.ttl * (self.MAX_STALENESS - 1):
                 missing.append(user_id)
+                continue
+            answer[user_id] = cached[0]
+            if cached[1] <= now and user_id not in self._inflight:
+                stale.append(user_id)
+        if stale:
+            self._start_lookup(stale)  # answered from memory now, refreshed in the background
         if missing:
-            found = await asyncio.to_thread(self._lookup, missing)
-            expires = time.monotonic() + self.ttl
-            if len(self._entries) > 100_000:
-                self._entries.clear()
-            for user_id in missing:
-                allowed = found.get(user_id, False)
-                self._entries[user_id] = (allowed, expires)
-                answer[user_id] = allowed
+            new = [u for u in missing if u not in self._inflight]
+            if new:
+                self._start_lookup(new)
+            waits = {user_id: self._inflight[user_id] for user_id in missing}
+            for user_id, future in waits.items():
+                answer[user_id] = await asyncio.shield(future)
         return answer
+
+    def _start_lookup(self, user_ids: list[uuid.UUID]) -> None:
+        loop = asyncio.get_running_loop()
+        futures = {u: loop.create_future() for u in user_ids}
+        self._inflight.update(futures)
+        task = loop.create_task(self._resolve(futures))
+        self._refreshers.add(task)
+        task.add_done_callback(self._refreshers.discard)
+
+    async def _resolve(self, futures: dict[uuid.UUID, asyncio.Future[bool]]) -> None:
+        try:
+            self.lookups += 1
+            found = await asyncio.to_thread(self._lookup, list(futures))
+        except Exception as exc:
+            for user_id, future in futures.items():
+                self._inflight.pop(user_id, None)
+                if not future.done():
+                    future.set_exception(exc)
+                    future.exception()  # retrieved: a background refresh may have no waiter
+            return
+        if len(self._entries) > 100_000:
+            self._entries.clear()
+        now = time.monotonic()
+        for user_id, future in futures.items():
+            allowed = found.get(user_id, False)
+            if self._inflight.get(user_id) is future:  # not forgotten while we were reading
+                self._entries[user_id] = (allowed, now + self.ttl * random.uniform(0.8, 1.2))
+                del self._inflight[user_id]
+            if not future.done():
+                future.set_result(allowed)
 
     def _lookup(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, bool]:
         query = select(User.id, User.consent_emotion_processing, User.erased_at).where(  # type: ignore[call-overload]
@@ -100,8 +147,10 @@ class ConsentCache:
             return {row[0]: bool(row[1]) and row[2] is None for row in conn.execute(query)}
 
     def forget(self, user_id: uuid.UUID) -> None:
-        """For the consent endpoints of this instance: apply a change immediately."""
+        """For the consent endpoints of this instance: apply a change immediately (a lookup
+        already in flight may have read the old value, so its answer is not cached)."""
         self._entries.pop(user_id, None)
+        self._inflight.pop(user_id, None)
 
 
 class TokenCache:
