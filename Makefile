@@ -33,6 +33,7 @@ format: $(STAMP)
 bench: $(STAMP) ## benchmarks print their figures; they are never part of `make test`
 	$(BIN)/python bench/decisions.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/signals.py
 
 clean:
 	rm -rf $(VENV) .ecs .pytest_cache .mypy_cache .ruff_cache
