@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Callable, Sequence
 
@@ -97,6 +98,7 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     from ecs.simulate import run_simulation
 
     configure_logging("simulate", settings.log_level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the summary
     return asyncio.run(run_simulation(settings, args))
 
 
