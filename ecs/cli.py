@@ -94,6 +94,29 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _dead_letters(settings: Settings, args: argparse.Namespace) -> int:
+    """Operators inspect why entries were dead-lettered, then replay them once fixed."""
+    import redis.asyncio as aioredis
+
+    from ecs.stream.deadletters import list_dead_letters, replay_dead_letters
+
+    async def run() -> int:
+        redis = aioredis.Redis.from_url(settings.effective_redis_url)
+        try:
+            if args.action == "list":
+                for letter in await list_dead_letters(redis, settings.stream_name, args.count):
+                    print(f"{letter.id.decode()}  from {letter.source_id}  {letter.error}")
+                return 0
+            ids = [i.encode() for i in args.ids] or None
+            replayed = await replay_dead_letters(redis, settings.stream_name, ids)
+            print(f"replayed {replayed} dead letter(s) into {settings.stream_name}")
+            return 0
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(run())
+
+
 def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     from ecs.simulate import run_simulation
 
@@ -144,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--host", default="127.0.0.1")
     model.add_argument("--port", type=int, default=8100)
     model.set_defaults(func=_model_server)
+
+    dead = sub.add_parser("dead-letters", help="list or replay the emotion dead-letter stream")
+    dead.add_argument("action", choices=["list", "replay"])
+    dead.add_argument("ids", nargs="*", help="replay only these dead-letter ids (default: all)")
+    dead.add_argument("--count", type=int, default=100, help="how many to list")
+    dead.set_defaults(func=_dead_letters)
 
     user = sub.add_parser("create-user", help="create a user (e.g. an analyst) directly")
     user.add_argument("--email", required=True)
