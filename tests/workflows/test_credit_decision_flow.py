@@ -141,11 +141,16 @@ async def test_distress_before_scoring_pauses_the_decision(
     )
     paused = await _wait_status(handle, DecisionStatus.COOLING_OFF)
     assert paused.risk_score is None  # not scored while the user is in distress
-    with Session(engine) as session:
-        header = session.exec(
-            select(CreditDecision).where(CreditDecision.workflow_id == handle.id)
-        ).one()
-        assert header.status == DecisionStatus.COOLING_OFF
+
+    async def header_paused() -> bool:
+        # The workflow's state changes first; the database projection follows (an activity).
+        with Session(engine) as session:
+            header = session.exec(
+                select(CreditDecision).where(CreditDecision.workflow_id == handle.id)
+            ).one()
+            return header.status == DecisionStatus.COOLING_OFF
+
+    await async_wait_for(header_paused, timeout=10, message="the header to show COOLING_OFF")
 
     await handle.signal("emotion", EmotionSignal(event_id="s-2", stress=0.1, intensity=0.2))
     offered = await _wait_status(handle, DecisionStatus.OFFERED)
