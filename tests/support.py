@@ -37,7 +37,7 @@ def wait_for(
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        time.sleep(interval)
+        time.sleep(interval)  # poll
 
 
 async def async_wait_for(
@@ -54,7 +54,7 @@ async def async_wait_for(
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        await asyncio.sleep(interval)
+        await asyncio.sleep(interval)  # poll
 
 
 def _admin_conninfo(server_url: str) -> tuple[str, str]:

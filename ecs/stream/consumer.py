@@ -157,6 +157,7 @@ class StreamConsumer:
         self._readings_per_entry = 1.0
         self._stop = asyncio.Event()
         self.totals = BatchOutcome()
+        self.trims = 0  # trim passes run, for tests and logs
 
     # ----------------------------------------------------------------------------------- setup
     async def ensure_group(self) -> None:
@@ -235,6 +236,7 @@ class StreamConsumer:
             self._next_trim = time.monotonic() + self.trim_interval
             try:
                 await trim_stream(self.redis, self.stream)
+                self.trims += 1
                 await self._forget_stale_consumers()
             except RedisError as exc:
                 log.warning("trim failed", extra={"error": str(exc)})

@@ -131,6 +131,11 @@ class Signaller:
             self._wake.set()
         return counted
 
+    @property
+    def pending(self) -> int:
+        """Users with a signal waiting for its interval (for tests and shutdown logs)."""
+        return len(self._pending)
+
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="emotion-signaller")

@@ -41,7 +41,7 @@ async def test_expired_entries_answer_at_once_and_refresh_in_the_background(
     [user] = make_users(engine, 1)
     assert await cache.consented([user]) == {user: True}
     _set_consent(engine, user, False)
-    await asyncio.sleep(0.07)  # past the (jittered) freshness, within the staleness bound
+    await asyncio.sleep(0.07)  # poll: let the entry age past its freshness (within staleness)
 
     started = time.monotonic()
     assert await cache.consented([user]) == {user: True}  # stale answer, no waiting

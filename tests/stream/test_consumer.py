@@ -237,9 +237,14 @@ async def test_the_running_consumer_trims_only_what_is_acknowledged(
     await redis_client.xreadgroup(s.stream_group, "dead", {s.stream_name: ">"})  # stays pending
     later = [reading(users[0]) for _ in range(20)]
     await publish(redis_client, s.stream_name, later, per_entry=1)
-    async with running(s, redis_client, engine, trim_interval=0.05):
+    async with running(s, redis_client, engine, trim_interval=0.05) as consumer:
         await async_wait_for(until_stored(engine, users, 20), timeout=15)
-        await asyncio.sleep(0.3)  # several trim cycles (the assertion is that nothing changes)
+        trims_then = consumer.trims
+
+        async def more_trims() -> bool:  # the assertion below is that trimming changes nothing
+            return consumer.trims >= trims_then + 3
+
+        await async_wait_for(more_trims, timeout=10, message="three more trim passes")
     assert await redis_client.xlen(s.stream_name) == 21  # the pending entry pins them all
     assert await pending_count(redis_client, s) == 1
 

@@ -78,7 +78,7 @@ async def test_coalescing_keeps_distress_over_later_calm_readings(
     )
     assert counted == 5
     await async_wait_for(lambda: _sent(client, 3), timeout=2)
-    await asyncio.sleep(0.4)  # a full interval: nothing else may be sent
+    assert signaller.pending == 0  # the batch coalesced into these signals: nothing else queued
     assert len(client.sent) == 3
     by_workflow = {wf: sig.event_id for wf, sig in client.sent[1:]}
     assert by_workflow == {"wf-user": str(worse.event_id), "wf-other": str(calm_other[1].event_id)}
@@ -96,9 +96,13 @@ async def test_signals_are_at_most_one_per_interval_per_user(
     started = time.monotonic()
     for _ in range(10):
         signaller.offer([reading(user, stress=0.3)], {user: "wf"})
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # poll: readings arrive 50 ms apart
     await async_wait_for(lambda: _sent(client, 2), timeout=3)
-    await asyncio.sleep(0.35)
+
+    async def drained() -> bool:
+        return signaller.pending == 0
+
+    await async_wait_for(drained, timeout=3, message="the last coalesced signal")
     elapsed = time.monotonic() - started
     assert len(client.sent) <= 1 + int(elapsed / 0.3) + 1
 

@@ -26,7 +26,7 @@ NOW = datetime.now(UTC)
 def pg() -> Iterator[Engine]:
     server = os.environ.get("ECS_TEST_POSTGRES_URL")
     if not server:
-        pytest.skip("ECS_TEST_POSTGRES_URL is not set")
+        pytest.skip("PostgreSQL-only case: set ECS_TEST_POSTGRES_URL (CI always does)")
     with fresh_postgres_database(server) as url:
         upgrade(url)
         engine = make_engine(url)

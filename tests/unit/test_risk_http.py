@@ -125,7 +125,7 @@ class SlowModel:
     name = "slow"
 
     async def predict(self, features: Features) -> RiskScore:
-        await asyncio.sleep(1)
+        await asyncio.sleep(1)  # poll: a remote model slower than the client's timeout
         return ScorecardModel().score(features)
 
 

@@ -52,7 +52,7 @@ async def _until(handle: WorkflowHandle[object, DecisionView], status: DecisionS
     for _ in range(400):
         if (await status_of(handle)).status is status:
             return
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # poll (bounded by the loop's 400 tries)
     raise TimeoutError(f"{handle.id} never reached {status}")
 
 
