@@ -631,6 +631,36 @@ class Options:
     bare_mixes: tuple[str, ...] = ("local",)
 
 
+def bench_settings(
+    stack: Stack, name: str, database_url: str, redis_url: str, **extra: str
+) -> Settings:
+    """Settings of one benchmark run: private queue and stream names, a fresh JWT secret, and a
+    Temporal port that ``start_temporal`` will serve."""
+    suffix = uuid.uuid4().hex[:8]
+    return Settings(
+        _env_file=None,
+        env=Environment.DEVELOPMENT,
+        state_dir=stack.tmp / "state",
+        database_url=database_url,
+        redis_url=redis_url,
+        temporal_address=f"127.0.0.1:{free_port()}",
+        temporal_task_queue=f"bench-{name}-{suffix}",
+        stream_name=f"bench-{name}-{suffix}",
+        jwt_secret=f"bench-{uuid.uuid4().hex}{uuid.uuid4().hex}",
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def start_temporal(stack: Stack, settings: Settings) -> None:
+    """The dev server (in memory, DESIGN's dynamic config) on the settings' port."""
+    port = int(settings.temporal_address.rsplit(":", 1)[1])
+    stack.spawn(
+        "temporal",
+        [find_binary("temporal"), *server_args(port=port, ui_port=None, db_filename=None)],
+    )
+    stack.wait_until("the Temporal dev server", lambda: accepts(port), timeout=90)
+
+
 async def run(opts: Options, stack: Stack) -> int:
     t_setup = time.monotonic()
     load = load_average()
@@ -638,27 +668,11 @@ async def run(opts: Options, stack: Stack) -> int:
         print(f"warning: the machine is busy before the run (load {load}): figures will be low")
     database_url, database_desc = setup_database(stack, opts.database_url)
     redis_url, redis_desc = setup_redis(stack, opts.redis_url)
-    temporal_port = free_port()
-    suffix = uuid.uuid4().hex[:8]
-    settings = Settings(
-        _env_file=None,
-        env=Environment.DEVELOPMENT,
-        state_dir=stack.tmp / "state",
-        database_url=database_url,
-        redis_url=redis_url,
-        temporal_address=f"127.0.0.1:{temporal_port}",
-        temporal_task_queue=f"bench-decisions-{suffix}",
-        stream_name=f"bench-emotions-{suffix}",
-        jwt_secret=f"bench-{uuid.uuid4().hex}{uuid.uuid4().hex}",
-    )
-    bare_queue = f"bench-bare-{suffix}"
+    settings = bench_settings(stack, "decisions", database_url, redis_url)
+    bare_queue = f"bench-bare-{uuid.uuid4().hex[:8]}"
     env = child_env(settings, bare_queue)
 
-    stack.spawn(
-        "temporal",
-        [find_binary("temporal"), *server_args(port=temporal_port, ui_port=None, db_filename=None)],
-    )
-    stack.wait_until("the Temporal dev server", lambda: accepts(temporal_port), timeout=90)
+    start_temporal(stack, settings)
     python = [sys.executable]
     if opts.worker == "subprocess":
         stack.spawn("worker", [*python, "-m", "ecs", "worker"], env=env)

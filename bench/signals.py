@@ -61,22 +61,23 @@ import redis  # noqa: E402
 from _machine import busy, describe, load_average, markdown_line, text_block  # noqa: E402
 from decisions import (  # noqa: E402
     Stack,
-    accepts,
+    bench_settings,
     child_env,
     create_users,
     free_port,
     setup_database,
     setup_redis,
+    start_temporal,
 )
 from temporalio.client import Client  # noqa: E402
 
 from api.security import create_access_token  # noqa: E402
 from ecs.contracts import QUERY_STATUS, DecisionView, workflow_id_for  # noqa: E402
 from ecs.domain.status import Role  # noqa: E402
-from ecs.settings import Environment, Settings  # noqa: E402
+from ecs.settings import Settings  # noqa: E402
 from ecs.stream.consumer import dead_letter_stream  # noqa: E402
 from ecs.temporal.client import connect  # noqa: E402
-from ecs.temporal.devserver import DYNAMIC_CONFIG, find_binary, server_args  # noqa: E402
+from ecs.temporal.devserver import DYNAMIC_CONFIG  # noqa: E402
 
 TARGET_P99_MS = 500.0
 REQUEST_TIMEOUT = 15.0
@@ -145,19 +146,8 @@ async def run(opts: Options, stack: Stack) -> int:
         print(f"warning: the machine is busy before the run (load {load}): figures will be high")
     database_url, database_desc = setup_database(stack, opts.database_url)
     redis_url, redis_desc = setup_redis(stack, opts.redis_url)
-    temporal_port = free_port()
-    suffix = uuid.uuid4().hex[:8]
-    settings = Settings(
-        _env_file=None,
-        env=Environment.DEVELOPMENT,
-        state_dir=stack.tmp / "state",
-        database_url=database_url,
-        redis_url=redis_url,
-        temporal_address=f"127.0.0.1:{temporal_port}",
-        temporal_task_queue=f"bench-signals-{suffix}",
-        stream_name=f"bench-signals-{suffix}",
-        stream_group=f"bench-signals-{suffix}",
-        jwt_secret=f"bench-{uuid.uuid4().hex}{uuid.uuid4().hex}",
+    settings = bench_settings(
+        stack, "signals", database_url, redis_url, stream_group=f"bench-signals-{uuid.uuid4().hex}"
     )
 
     def delete_stream() -> None:
@@ -181,14 +171,10 @@ async def run(opts: Options, stack: Stack) -> int:
     env["ECS_STREAM_ROUTINE_SIGNAL_INTERVAL_S"] = str(routine)
     settings = settings.model_copy(update={"stream_routine_signal_interval_s": routine})
 
-    stack.spawn(
-        "temporal",
-        [find_binary("temporal"), *server_args(port=temporal_port, ui_port=None, db_filename=None)],
-    )
-    stack.wait_until("the Temporal dev server", lambda: accepts(temporal_port), timeout=90)
+    start_temporal(stack, settings)
     python = sys.executable
     stack.spawn("worker", [python, "-m", "ecs", "worker"], env=env)
-    stack.spawn("stream", [python, "-m", "ecs", "stream", "--name", f"bench-{suffix}"], env=env)
+    stack.spawn("stream", [python, "-m", "ecs", "stream", "--name", settings.stream_name], env=env)
     api_port = free_port()
     stack.spawn("api", [python, "-m", "ecs", "api", "--port", str(api_port)], env=env)
 
