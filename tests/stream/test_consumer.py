@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import Engine
 
@@ -30,13 +29,6 @@ from tests.stream.helpers import (
     stored_event_ids,
 )
 from tests.support import async_wait_for
-
-
-@pytest.fixture
-async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 @asynccontextmanager

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import Engine, insert
 
@@ -18,13 +16,6 @@ from ecs.stream.producer import publish
 from tests.stream.helpers import isolated, reading, stored_event_ids
 from tests.stream.test_consumer import _zero, pending_count, running
 from tests.support import async_wait_for
-
-
-@pytest.fixture
-async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 async def test_replay_after_the_cause_is_fixed_stores_the_reading_once(

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 import redis.asyncio as aioredis
 
 from ecs.embedded_redis import start_redis
@@ -63,10 +61,3 @@ async def test_every_waiting_request_fails_when_redis_is_down(tmp_path: Path) ->
         await client.aclose()
         if process.poll() is None:
             process.kill()
-
-
-@pytest.fixture
-async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
