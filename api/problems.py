@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ecs import errors
 from ecs.logs import request_id_var
 
 PROBLEM_JSON = "application/problem+json"
@@ -82,7 +83,47 @@ def _json_safe(value: Any) -> Any:
     return str(value)
 
 
+# The one table from domain errors to HTTP: services raise ``ecs.errors`` classes, never statuses.
+DOMAIN_STATUS: dict[type[errors.DomainError], int] = {
+    errors.InvalidInput: 422,
+    errors.NotAuthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.RateLimited: 429,
+    errors.Unavailable: 503,
+}
+
+
+def status_of(exc: errors.DomainError) -> int:
+    for cls in type(exc).__mro__:
+        status = DOMAIN_STATUS.get(cls)
+        if status is not None:
+            return status
+    return 400
+
+
+def domain_headers(exc: errors.DomainError) -> dict[str, str] | None:
+    if isinstance(exc, errors.Unavailable | errors.RateLimited):
+        return {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, errors.NotAuthenticated):
+        return {"WWW-Authenticate": "Bearer"}
+    return None
+
+
 def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(errors.DomainError)
+    async def _domain(request: Request, exc: errors.DomainError) -> JSONResponse:
+        return problem_response(
+            request,
+            status_of(exc),
+            exc.detail,
+            type_=TYPE_BASE + exc.code,
+            title=exc.title,
+            headers=domain_headers(exc),
+            **exc.extra,
+        )
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(
