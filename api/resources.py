@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 from sqlalchemy import Engine
 from temporalio.client import Client
 
+from api.caches import ApiCaches
 from ecs.db.engine import get_engine
 from ecs.settings import Settings
 from ecs.temporal.client import connect
@@ -25,8 +25,7 @@ class Resources:
     settings: Settings
     engine: Engine
     redis: aioredis.Redis
-    # user id → (checked at, account usable); see api.security.current_user.
-    account_cache: dict[uuid.UUID, tuple[float, bool]] = field(default_factory=dict)
+    caches: ApiCaches
     _temporal: Client | None = None
     _temporal_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -39,7 +38,8 @@ class Resources:
             health_check_interval=30,
             max_connections=200,
         )
-        return cls(settings=settings, engine=get_engine(settings), redis=redis)
+        engine = get_engine(settings)
+        return cls(settings=settings, engine=engine, redis=redis, caches=ApiCaches.create(engine))
 
     async def temporal(self) -> Client:
         if self._temporal is not None:

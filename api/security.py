@@ -6,9 +6,7 @@ never act for another by editing a URL.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,12 +17,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Header
 from fastapi.security import OAuth2PasswordBearer
-from sqlmodel import Session
 
 from api.deps import ResourcesDep
 from api.problems import TYPE_BASE, Problem
-from api.resources import Resources
-from ecs.db.tables import User
 from ecs.domain.status import Role
 from ecs.logs import user_id_var
 from ecs.settings import Settings
@@ -98,32 +93,6 @@ def decode_token(token: str, settings: Settings) -> AuthenticatedUser:
         raise _unauthorized("The access token is invalid.") from exc
 
 
-ACCOUNT_CACHE_SECONDS = 10.0
-
-
-async def _account_usable(resources: Resources, user_id: uuid.UUID) -> bool:
-    """False once the account is erased, so a token issued before erasure stops working.
-
-    Cached per API instance for ``ACCOUNT_CACHE_SECONDS``: one indexed lookup per user and
-    interval instead of one per request.
-    """
-    now = time.monotonic()
-    cached = resources.account_cache.get(user_id)
-    if cached is not None and now - cached[0] < ACCOUNT_CACHE_SECONDS:
-        return cached[1]
-
-    def lookup() -> bool:
-        with Session(resources.engine) as session:
-            user = session.get(User, user_id)
-            return user is not None and user.erased_at is None
-
-    usable = await asyncio.to_thread(lookup)
-    if len(resources.account_cache) > 100_000:
-        resources.account_cache.clear()
-    resources.account_cache[user_id] = (now, usable)
-    return usable
-
-
 async def current_user(
     resources: ResourcesDep, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> AuthenticatedUser:
@@ -137,7 +106,7 @@ async def current_user(
             headers={"WWW-Authenticate": "Bearer"},
         )
     user = decode_token(token, settings)
-    if not await _account_usable(resources, user.id):
+    if not await resources.caches.accounts.usable(user.id):
         raise _unauthorized("This account no longer exists.")
     user_id_var.set(str(user.id))
     return user

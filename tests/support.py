@@ -22,6 +22,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class ManualClock:
+    """An ``ecs.clock.Clock`` that moves only when a test says so.
+
+    ``start`` defaults to a few seconds, like the monotonic clock of a host booted moments ago:
+    code that confuses "never" with "at time 0" fails against it.
+    """
+
+    def __init__(self, start: float = 3.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def wait_for(
     condition: Callable[[], T | None],
     *,

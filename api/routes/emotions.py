@@ -6,7 +6,7 @@ stream consumer. To keep it fast (it is the busiest endpoint by far):
 
 * the body is parsed with orjson and validated in one pydantic-core call for the whole batch
   (FastAPI's body machinery would go through stdlib ``json`` and ``jsonable_encoder``);
-* the consent check hits an in-process cache (``CONSENT_TTL_SECONDS``), not the database;
+* the consent check hits an in-process cache (``api.caches.ConsentCache``), not the database;
 * the whole request becomes one stream entry — measured faster end to end than one XADD per
   reading (see ``bench/ingest.py`` and the README) — and concurrent requests share pipelined
   round trips (``CoalescingPublisher``), each still acknowledged only once its entry is stored;
@@ -16,17 +16,14 @@ stream consumer. To keep it fast (it is the busiest endpoint by far):
 
 Consent: readings of a user who has not consented to emotion processing (or has withdrawn it, or
 was erased) are refused with 403 rather than silently dropped, so the app can stop sending and
-show the user why. A withdrawal takes effect within ``CONSENT_TTL_SECONDS`` on each API instance.
+show the user why. A withdrawal takes effect within ``api.caches.CONSENT_TTL_SECONDS`` on each API
+instance.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import random
-import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -34,14 +31,11 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import TypeAdapter, ValidationError
 from redis.exceptions import RedisError
-from sqlalchemy import Engine, select
 
 from api.problems import TYPE_BASE, Problem
 from api.resources import Resources
 from api.security import api_key_matches, decode_token
-from ecs.db.tables import User
 from ecs.logs import user_id_var
-from ecs.settings import Settings
 from ecs.stream.messages import (
     MAX_BATCH,
     IngestAccepted,
@@ -53,134 +47,10 @@ from ecs.stream.producer import CoalescingPublisher
 
 router = APIRouter(prefix="/v1", tags=["emotions"])
 
-CONSENT_TTL_SECONDS = 10.0
 MAX_BODY_BYTES = 2 * 1024 * 1024
 REDIS_RETRY_AFTER = "2"
 _READINGS = TypeAdapter(list[ReadingIn])
 T = TypeVar("T")
-
-
-class ConsentCache:
-    """user id → consented?, refreshed from ``users`` about every ``ttl`` seconds per user.
-
-    Built so the database is never on the hot path, even when entries expire:
-
-    * an expired entry is still answered from memory (for up to ``MAX_STALENESS`` times ``ttl``)
-      while one background lookup refreshes it — without this, every entry expiring at once
-      sent hundreds of concurrent requests into their own lookups and set the ingest p99;
-    * concurrent misses for the same user share one lookup (single flight);
-    * expiries are jittered so a burst of new users does not expire as a burst.
-
-    A withdrawal made through this instance applies at once (``forget``); one made elsewhere
-    within about ``ttl``, and the stream consumer drops readings of users without consent anyway.
-    """
-
-    MAX_STALENESS = 3.0
-
-    def __init__(self, engine: Engine, ttl: float = CONSENT_TTL_SECONDS) -> None:
-        self.engine = engine
-        self.ttl = ttl
-        self.lookups = 0  # database round trips, for tests
-        self._entries: dict[uuid.UUID, tuple[bool, float]] = {}  # (allowed, fresh until)
-        self._inflight: dict[uuid.UUID, asyncio.Future[bool]] = {}
-        self._refreshers: set[asyncio.Task[None]] = set()
-
-    async def consented(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, bool]:
-        now = time.monotonic()
-        answer: dict[uuid.UUID, bool] = {}
-        missing: list[uuid.UUID] = []
-        stale: list[uuid.UUID] = []
-        for user_id in user_ids:
-            cached = self._entries.get(user_id)
-            if cached is None or now - cached[1] > self.ttl * (self.MAX_STALENESS - 1):
-                missing.append(user_id)
-                continue
-            answer[user_id] = cached[0]
-            if cached[1] <= now and user_id not in self._inflight:
-                stale.append(user_id)
-        if stale:
-            self._start_lookup(stale)  # answered from memory now, refreshed in the background
-        if missing:
-            new = [u for u in missing if u not in self._inflight]
-            if new:
-                self._start_lookup(new)
-            waits = {user_id: self._inflight[user_id] for user_id in missing}
-            for user_id, future in waits.items():
-                answer[user_id] = await asyncio.shield(future)
-        return answer
-
-    def _start_lookup(self, user_ids: list[uuid.UUID]) -> None:
-        loop = asyncio.get_running_loop()
-        futures = {u: loop.create_future() for u in user_ids}
-        self._inflight.update(futures)
-        task = loop.create_task(self._resolve(futures))
-        self._refreshers.add(task)
-        task.add_done_callback(self._refreshers.discard)
-
-    async def _resolve(self, futures: dict[uuid.UUID, asyncio.Future[bool]]) -> None:
-        try:
-            self.lookups += 1
-            found = await asyncio.to_thread(self._lookup, list(futures))
-        except Exception as exc:
-            for user_id, future in futures.items():
-                self._inflight.pop(user_id, None)
-                if not future.done():
-                    future.set_exception(exc)
-                    future.exception()  # retrieved: a background refresh may have no waiter
-            return
-        if len(self._entries) > 100_000:
-            self._entries.clear()
-        now = time.monotonic()
-        for user_id, future in futures.items():
-            allowed = found.get(user_id, False)
-            if self._inflight.get(user_id) is future:  # not forgotten while we were reading
-                self._entries[user_id] = (allowed, now + self.ttl * random.uniform(0.8, 1.2))
-                del self._inflight[user_id]
-            if not future.done():
-                future.set_result(allowed)
-
-    def _lookup(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, bool]:
-        query = select(User.id, User.consent_emotion_processing, User.erased_at).where(  # type: ignore[call-overload]
-            User.id.in_(user_ids)  # type: ignore[attr-defined]
-        )
-        with self.engine.connect() as conn:
-            return {row[0]: bool(row[1]) and row[2] is None for row in conn.execute(query)}
-
-    def forget(self, user_id: uuid.UUID) -> None:
-        """For the consent endpoints of this instance: apply a change immediately (a lookup
-        already in flight may have read the old value, so its answer is not cached)."""
-        self._entries.pop(user_id, None)
-        self._inflight.pop(user_id, None)
-
-
-class TokenCache:
-    """Verified bearer tokens → user id, until the token's own ``exp``.
-
-    Verifying an HS256 JWT costs ~45 µs; a phone streaming readings presents the same token for
-    up to an hour, so each token is verified once per process. Only tokens that passed
-    ``decode_token`` (signature, audience, issuer, expiry) are cached, and never past ``exp``.
-    """
-
-    def __init__(self, max_size: int = 50_000) -> None:
-        self.max_size = max_size
-        self._entries: dict[str, tuple[uuid.UUID, float]] = {}
-
-    def user_id(self, token: str, settings: Settings) -> uuid.UUID:
-        cached = self._entries.get(token)
-        if cached is not None and cached[1] > time.time():
-            return cached[0]
-        user = decode_token(token, settings)  # raises the 401 problem when invalid or expired
-        if len(self._entries) >= self.max_size:
-            self._entries.clear()
-        self._entries[token] = (user.id, _expiry(token))
-        return user.id
-
-
-def _expiry(token: str) -> float:
-    """``exp`` of a token whose signature was just verified (so its payload can be trusted)."""
-    payload = token.split(".")[1]
-    claims = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    return float(claims["exp"])
 
 
 def _state(request: Request, name: str, factory: Callable[[], T]) -> T:
@@ -317,7 +187,7 @@ async def ingest_emotions(request: Request) -> Response:
             raise _unauthorized()
         caller: uuid.UUID | None = None
     elif scheme.lower() == "bearer" and token:
-        caller = _state(request, "emotion_tokens", TokenCache).user_id(token, settings)
+        caller = resources.caches.tokens.user_id(token, lambda t: decode_token(t, settings).id)
         user_id_var.set(str(caller))
     else:
         raise _unauthorized()
@@ -351,8 +221,7 @@ async def ingest_emotions(request: Request) -> Response:
             )
         owners = [r.user_id for r in readings if r.user_id is not None]
 
-    cache = _state(request, "emotion_consent", lambda: ConsentCache(resources.engine))
-    consent = await cache.consented(set(owners))
+    consent = await resources.caches.consent.consented(set(owners))
     refused = [i for i, owner in enumerate(owners) if not consent.get(owner, False)]
     if refused:
         raise Problem(

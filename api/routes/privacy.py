@@ -7,16 +7,14 @@ expire within ``ECS_JWT_TTL_SECONDS``), so the account row is checked here inste
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ResourcesDep, SessionDep
-from api.routes.emotions import ConsentCache
 from api.security import CurrentUser
 from api.services import privacy as service
 from ecs.db.tables import User
@@ -53,14 +51,6 @@ def get_active_account(user: CurrentUser, session: SessionDep) -> User:
 ActiveAccount = Annotated[User, Depends(get_active_account)]
 
 
-def _forget_consent(request: Request, account_id: uuid.UUID) -> None:
-    """Make this instance's ingest cache re-read the user at once; other API instances follow
-    within the cache's TTL (``CONSENT_TTL_SECONDS``)."""
-    cache = getattr(request.app.state, "emotion_consent", None)
-    if isinstance(cache, ConsentCache):
-        cache.forget(account_id)
-
-
 @router.put(
     "/consent",
     response_model=ConsentPublic,
@@ -68,13 +58,13 @@ def _forget_consent(request: Request, account_id: uuid.UUID) -> None:
     responses={404: _ERASED},
 )
 def put_consent(
-    body: ConsentUpdate, account: ActiveAccount, resources: ResourcesDep, request: Request
+    body: ConsentUpdate, account: ActiveAccount, resources: ResourcesDep
 ) -> ConsentPublic:
     """Withdrawing deletes the caller's emotion readings and daily aggregates at once, and the
     ingest endpoint refuses new readings (403) within 10 seconds on every API instance.
     Granting again only sets the flag; nothing deleted comes back."""
     state = service.set_consent(resources.engine, account.id, body.emotion_processing)
-    _forget_consent(request, account.id)
+    resources.caches.consent.forget(account.id)
     return ConsentPublic(emotion_processing=state.emotion_processing, updated_at=state.updated_at)
 
 
@@ -112,15 +102,12 @@ def export_me(account: ActiveAccount, resources: ResourcesDep) -> StreamingRespo
         503: {**_PROBLEM, "description": "Workflow engine unavailable; nothing was erased"},
     },
 )
-async def erase_me(
-    body: ErasureRequest, user: CurrentUser, resources: ResourcesDep, request: Request
-) -> Response:
+async def erase_me(body: ErasureRequest, user: CurrentUser, resources: ResourcesDep) -> Response:
     """Deletes emotional data, transactions and notifications and pseudonymises the account;
     open credit decisions are ended first (an open offer is declined). Credit decisions, their
     records, offers and the credit line are kept under the lender's legal obligation, keyed only
     by the pseudonymous id. Login stops at once; tokens already issued expire on their own, and
     every privacy route and the ingest endpoint refuse them. Erasing again answers 404."""
     await service.erase_account(resources, user.id, body.password)
-    _forget_consent(request, user.id)
-    resources.account_cache.pop(user.id, None)  # tokens of this account stop working now
+    resources.caches.forget(user.id)  # this instance refuses the account's tokens at once
     return Response(status_code=status.HTTP_204_NO_CONTENT)

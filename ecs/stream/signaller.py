@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from ecs.clock import Clock, monotonic
 from ecs.contracts import SIGNAL_EMOTION, EmotionSignal
 from ecs.domain.emotions import CoolingOffThresholds, is_acute_distress
 from ecs.stream.messages import StreamReading
@@ -84,8 +84,10 @@ class Signaller:
         thresholds: CoolingOffThresholds,
         interval_ms: int,
         routine_interval_s: float | None = None,
+        clock: Clock = monotonic,
     ) -> None:
         self._client_factory = client_factory
+        self._clock = clock
         self._thresholds = thresholds
         self._interval = interval_ms / 1000
         self._routine_interval = (
@@ -97,7 +99,7 @@ class Signaller:
         self._last_sent: dict[uuid.UUID, float] = {}
         self._wake = asyncio.Event()
         self._client: Client | None = None
-        self._next_connect = 0.0
+        self._next_connect: float | None = None  # None: connect whenever needed
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.sent = 0
@@ -156,8 +158,8 @@ class Signaller:
     async def _connect(self) -> Client | None:
         if self._client is not None:
             return self._client
-        now = time.monotonic()
-        if now < self._next_connect:
+        now = self._clock()
+        if self._next_connect is not None and now < self._next_connect:
             return None
         try:
             self._client = await asyncio.wait_for(self._client_factory(), timeout=5)
@@ -171,9 +173,12 @@ class Signaller:
         due: list[_Candidate] = []
         next_at: float | None = None
         for user_id, candidate in list(self._pending.items()):
-            interval = self._interval if candidate.urgent else self._routine_interval
-            at = self._last_sent.get(user_id, 0.0) + interval
-            if at <= now or self._closing:
+            last = self._last_sent.get(user_id)
+            if last is None or self._closing:  # never signalled: due at once (not "at time 0")
+                at = now
+            else:
+                at = last + (self._interval if candidate.urgent else self._routine_interval)
+            if at <= now:
                 due.append(candidate)
                 del self._pending[user_id]
                 self._last_sent[user_id] = now
@@ -192,14 +197,14 @@ class Signaller:
                     return
                 await self._sleep(RECONNECT_SECONDS)
                 continue
-            now = time.monotonic()
+            now = self._clock()
             due, next_at = self._due(now)
             if due and client is not None:
                 await asyncio.gather(*(self._send(client, c, semaphore) for c in due))
             self._prune(now)
             if self._closing and not self._pending:
                 return
-            await self._sleep(None if next_at is None else max(0.0, next_at - time.monotonic()))
+            await self._sleep(None if next_at is None else max(0.0, next_at - self._clock()))
 
     async def _sleep(self, seconds: float | None) -> None:
         self._wake.clear()

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, SQLModel, select
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from api.routes.emotions import CONSENT_TTL_SECONDS
+from api.caches import CONSENT_TTL_SECONDS
 from api.services import privacy as privacy_service
 from api.services.decisions import decision_input
 from ecs.contracts import WORKFLOW_TYPE, workflow_id_for

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 
 from sqlalchemy import Engine, update
 
-from api.routes.emotions import ConsentCache
+from api.caches import ConsentCache
 from ecs.db.tables import User
 from tests.stream.helpers import make_users
-from tests.support import async_wait_for
+from tests.support import ManualClock, async_wait_for
 
 
 def _set_consent(engine: Engine, user_id: uuid.UUID, allowed: bool) -> None:
@@ -37,15 +36,14 @@ async def test_unknown_users_have_no_consent(engine: Engine) -> None:
 async def test_expired_entries_answer_at_once_and_refresh_in_the_background(
     engine: Engine,
 ) -> None:
-    cache = ConsentCache(engine, ttl=0.05)
+    clock = ManualClock()
+    cache = ConsentCache(engine, ttl=10, clock=clock)
     [user] = make_users(engine, 1)
     assert await cache.consented([user]) == {user: True}
     _set_consent(engine, user, False)
-    await asyncio.sleep(0.07)  # poll: let the entry age past its freshness (within staleness)
+    clock.advance(12.5)  # past its freshness (at most 1.2 x ttl), within its staleness bound
 
-    started = time.monotonic()
-    assert await cache.consented([user]) == {user: True}  # stale answer, no waiting
-    assert time.monotonic() - started < 0.02
+    assert await cache.consented([user]) == {user: True}  # the stale answer, from memory
 
     async def refreshed() -> bool:
         return (await cache.consented([user]))[user] is False
@@ -62,3 +60,14 @@ async def test_forget_applies_a_local_change_immediately(engine: Engine) -> None
     assert await cache.consented([user]) == {user: True}  # cached for an hour...
     cache.forget(user)
     assert await cache.consented([user]) == {user: False}  # ...unless this instance changed it
+
+
+async def test_entries_past_their_staleness_bound_are_read_again(engine: Engine) -> None:
+    clock = ManualClock()
+    cache = ConsentCache(engine, ttl=10, clock=clock)
+    [user] = make_users(engine, 1)
+    assert await cache.consented([user]) == {user: True}
+    _set_consent(engine, user, False)
+    clock.advance(cache.ttl * cache.MAX_STALENESS * 1.3)  # too old to answer even while refreshing
+    assert await cache.consented([user]) == {user: False}
+    assert cache.lookups == 2

@@ -22,7 +22,7 @@ from ecs.embedded_redis import start_redis
 from ecs.settings import Settings
 from ecs.stream.messages import decode_entry
 from tests.stream.helpers import USERS, make_users
-from tests.support import free_port
+from tests.support import ManualClock, free_port
 
 
 def body(**overrides: Any) -> dict[str, Any]:
@@ -182,18 +182,20 @@ def test_withdrawn_consent_is_403(api_url: str, engine: Engine, settings: Settin
 
 
 def test_consent_withdrawal_applies_after_the_cache_ttl(settings: Settings, engine: Engine) -> None:
-    from api.routes import emotions
-
+    """A withdrawal made elsewhere (here: straight in the database) reaches ingest by the TTL."""
     user_id, headers = auth(engine, settings)
     app = create_app(settings)
+    clock = ManualClock()
     with TestClient(app) as client:
+        cache = app.state.resources.caches.consent
+        cache.clock = clock
         assert client.post("/v1/emotions", json=body(), headers=headers).status_code == 202
         with engine.begin() as conn:
             conn.execute(
                 update(USERS).where(USERS.c.id == user_id).values(consent_emotion_processing=False)
             )
-        cache: emotions.ConsentCache = app.state.emotion_consent
-        cache.forget(user_id)  # what the TTL does within CONSENT_TTL_SECONDS
+        assert client.post("/v1/emotions", json=body(), headers=headers).status_code == 202
+        clock.advance(cache.ttl * cache.MAX_STALENESS * 1.3)  # past the jittered staleness bound
         assert client.post("/v1/emotions", json=body(), headers=headers).status_code == 403
 
 

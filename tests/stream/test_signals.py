@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -24,7 +24,7 @@ from ecs.settings import Settings
 from ecs.stream.consumer import StreamConsumer, thresholds_from
 from ecs.stream.signaller import Signaller, to_signal
 from tests.stream.helpers import reading
-from tests.support import async_wait_for
+from tests.support import ManualClock, async_wait_for
 
 
 class FakeHandle:
@@ -88,23 +88,58 @@ async def _sent(client: FakeClient, n: int) -> bool:
     return len(client.sent) >= n
 
 
-async def test_signals_are_at_most_one_per_interval_per_user(
-    fake_signaller: tuple[Signaller, FakeClient],
-) -> None:
-    signaller, client = fake_signaller
-    user = uuid.uuid4()
-    started = time.monotonic()
-    for _ in range(10):
+async def test_signals_are_at_most_one_per_interval_per_user() -> None:
+    clock = ManualClock()
+    client = FakeClient()
+    signaller = Signaller(_factory(client), CoolingOffThresholds(), interval_ms=250, clock=clock)
+    signaller.start()
+    try:
+        user = uuid.uuid4()
         signaller.offer([reading(user, stress=0.3)], {user: "wf"})
-        await asyncio.sleep(0.05)  # poll: readings arrive 50 ms apart
-    await async_wait_for(lambda: _sent(client, 2), timeout=3)
+        await async_wait_for(lambda: _sent(client, 1), timeout=2)
+        start = datetime.now(UTC)
+        for i in range(3):  # readings 62.5 ms apart, inside the interval: coalesced, held
+            clock.advance(0.0625)
+            at = start + timedelta(seconds=i)
+            signaller.offer([reading(user, stress=0.3, occurred_at=at)], {user: "wf"})
+            assert signaller.pending == 1
+        clock.advance(0.0625)  # 250 ms after the first signal: the interval is over
+        latest = reading(user, stress=0.3, occurred_at=start + timedelta(seconds=3))
+        signaller.offer([latest], {user: "wf"})
+        await async_wait_for(lambda: _sent(client, 2), timeout=2)
+        assert client.sent[1] == ("wf", to_signal(latest))
+        assert signaller.pending == 0
+    finally:
+        await signaller.close(timeout=0.1)
 
-    async def drained() -> bool:
-        return signaller.pending == 0
 
-    await async_wait_for(drained, timeout=3, message="the last coalesced signal")
-    elapsed = time.monotonic() - started
-    assert len(client.sent) <= 1 + int(elapsed / 0.3) + 1
+async def test_a_user_never_signalled_is_due_at_once_on_a_freshly_booted_host() -> None:
+    """Monotonic time is uptime: seconds after boot, "never signalled" must not read as
+    "signalled at time 0", or every user's first reading waits for the interval."""
+    client = FakeClient()
+    signaller = Signaller(
+        _factory(client),
+        CoolingOffThresholds(),
+        interval_ms=50,
+        routine_interval_s=60,
+        clock=ManualClock(start=3.0),
+    )
+    signaller.start()
+    try:
+        user = uuid.uuid4()
+        first = reading(user, stress=0.2)
+        signaller.offer([first], {user: "wf"})
+        await async_wait_for(lambda: _sent(client, 1), timeout=2, message="the first signal")
+        assert client.sent == [("wf", to_signal(first))]
+    finally:
+        await signaller.close(timeout=0.1)
+
+
+def _factory(client: FakeClient) -> Callable[[], Awaitable[Any]]:
+    async def factory() -> Any:
+        return client
+
+    return factory
 
 
 async def _register(http: httpx.AsyncClient) -> dict[str, str]:
@@ -193,12 +228,15 @@ async def test_distress_reading_puts_an_open_decision_into_cooling_off(
 async def test_routine_readings_are_rate_limited_but_urgent_ones_are_not() -> None:
     """Calm readings to an open offer refresh the decision rarely (bounded history); distress,
     and any reading during a pause, goes at the short interval."""
+    clock = ManualClock()
     client = FakeClient()
-
-    async def factory() -> Any:
-        return client
-
-    signaller = Signaller(factory, CoolingOffThresholds(), interval_ms=50, routine_interval_s=3600)
+    signaller = Signaller(
+        _factory(client),
+        CoolingOffThresholds(),
+        interval_ms=50,
+        routine_interval_s=3600,
+        clock=clock,
+    )
     signaller.start()
     try:
         calm_user, paused_user = uuid.uuid4(), uuid.uuid4()
@@ -208,16 +246,29 @@ async def test_routine_readings_are_rate_limited_but_urgent_ones_are_not() -> No
         )
         await async_wait_for(lambda: _sent(client, 2), timeout=2)  # first ones go at once
 
+        clock.advance(0.05)
         routine = reading(calm_user, stress=0.3)
         ending_pause = reading(paused_user, stress=0.1)
         signaller.offer([routine, ending_pause], workflows, cooling_off={paused_user})
         await async_wait_for(lambda: _sent(client, 3), timeout=2)
         assert client.sent[2] == ("wf-paused", to_signal(ending_pause))
+        assert signaller.pending == 1  # the routine reading waits for its hour
 
+        clock.advance(0.05)
         distress = reading(calm_user, stress=0.95, intensity=0.9)
         signaller.offer([distress], workflows)  # beats the pending routine reading, and is urgent
         await async_wait_for(lambda: _sent(client, 4), timeout=2)
         assert client.sent[3] == ("wf-calm", to_signal(distress))
         assert [wf for wf, _ in client.sent].count("wf-calm") == 2  # the routine one never went
+
+        now = datetime.now(UTC)
+        later = reading(calm_user, stress=0.3, occurred_at=now)
+        signaller.offer([later], workflows)
+        assert signaller.pending == 1
+        clock.advance(3600)  # an hour after the last signal a routine refresh is due again
+        latest = reading(calm_user, stress=0.25, occurred_at=now + timedelta(seconds=1))
+        signaller.offer([latest], workflows)
+        await async_wait_for(lambda: _sent(client, 5), timeout=2)
+        assert client.sent[4] == ("wf-calm", to_signal(latest))
     finally:
         await signaller.close(timeout=0.1)
