@@ -5,6 +5,15 @@ codec endpoint" here lets an *authorised* operator read them in the browser, whi
 leaves this service. Callers prove authority with an analyst bearer token or the dedicated codec
 API key (for the CLI and automation); everyone else gets 401/403, because a codec that decrypts
 for anyone would make the encryption pointless.
+
+A token alone is not enough: an analyst erased after the token was issued must stop decrypting
+at once, so every call also checks that the account is still live (``api.caches.AccountCache``:
+one lookup per analyst per 10 s on each instance, forgotten at once on erasure here).
+
+On a developer machine the codec may be open to loopback callers without credentials. A web page
+on that machine could still reach it through DNS rebinding (a name of the attacker's that resolves
+to 127.0.0.1): the connection is loopback, but the ``Host`` header names the attacker's domain. So
+the open path also requires a loopback ``Host``.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from cryptography.exceptions import InvalidTag
 from fastapi import APIRouter, Depends, Header, Request
 from temporalio.api.common.v1 import Payload
 
-from api.deps import SettingsDep
+from api.deps import ResourcesDep, SettingsDep
 from api.problems import TYPE_BASE, Problem
 from api.schemas import CodecPayload, CodecPayloads
 from api.security import decode_token, oauth2_scheme
@@ -30,11 +39,24 @@ _PROBLEM = {"description": "Problem body", "content": {"application/problem+json
 
 
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
+
+
+def _loopback_host(host_header: str | None) -> bool:
+    """``Host`` names this machine: ``localhost``, ``127.0.0.1`` or ``[::1]``, any port."""
+    if not host_header:
+        return False
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        host = host[: host.find("]") + 1]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    return host in LOOPBACK_HOSTS
 
 
 async def codec_caller(
     request: Request,
-    settings: SettingsDep,
+    resources: ResourcesDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     api_key: Annotated[str | None, Header(alias="X-API-Key")] = None,
 ) -> None:
@@ -43,10 +65,12 @@ async def codec_caller(
     On a developer machine (``ECS_CODEC_OPEN_ON_LOOPBACK``, set by ``ecs dev``; refused in
     production) loopback callers need neither: the local Web UI cannot send credentials.
     """
+    settings = resources.settings
     if (
         settings.codec_open_on_loopback
         and request.client is not None
         and request.client.host in LOOPBACK
+        and _loopback_host(request.headers.get("host"))
         and api_key is None
         and not token
     ):
@@ -63,9 +87,17 @@ async def codec_caller(
             type_=TYPE_BASE + "unauthorized",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    if decode_token(token, settings).role is not Role.ANALYST:
+    caller = decode_token(token, settings)
+    if caller.role is not Role.ANALYST:
         raise Problem(
             403, "Decoding payloads needs the analyst role.", type_=TYPE_BASE + "forbidden"
+        )
+    if not await resources.caches.accounts.usable(caller.id):
+        raise Problem(
+            401,
+            "This account no longer exists.",
+            type_=TYPE_BASE + "unauthorized",
+            headers={"WWW-Authenticate": "Bearer"},
         )
 
 

@@ -6,9 +6,10 @@ import base64
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
 from ecs.settings import Settings
-from tests.api.conftest import Account, assert_problem, serve_api
+from tests.api.conftest import Account, assert_problem, make_analyst, serve_api
 
 PLAIN = {
     "payloads": [
@@ -103,3 +104,26 @@ def test_local_web_ui_decodes_without_credentials_only_when_enabled(
             f"{open_url}/codec/decode", json=encoded, headers={"X-API-Key": "wrong"}
         )
         assert_problem(wrong_key, 401)  # a credential, when sent, is still checked
+
+
+def test_an_erased_analysts_token_stops_decoding_at_once(api_url: str, engine: Engine) -> None:
+    analyst = make_analyst(api_url, engine)
+    assert httpx.post(f"{api_url}/codec/decode", json=PLAIN, headers=analyst.headers).is_success
+    erased = httpx.request(
+        "DELETE", f"{api_url}/v1/me", json={"password": analyst.password}, headers=analyst.headers
+    )
+    assert erased.status_code == 204, erased.text
+    refused = httpx.post(f"{api_url}/codec/decode", json=PLAIN, headers=analyst.headers)
+    assert_problem(refused, 401)
+
+
+def test_the_open_loopback_codec_refuses_a_foreign_host_header(settings: Settings) -> None:
+    """DNS rebinding: a page on the developer's machine reaches 127.0.0.1 under its own name."""
+    with serve_api(settings.model_copy(update={"codec_open_on_loopback": True})) as open_url:
+        port = open_url.rsplit(":", 1)[1]
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost", f"[::1]:{port}"):
+            ok = httpx.post(f"{open_url}/codec/decode", json=PLAIN, headers={"Host": host})
+            assert ok.status_code == 200, (host, ok.text)
+        for host in (f"evil.example:{port}", "127.0.0.1.evil.example", "", "localhost.evil"):
+            refused = httpx.post(f"{open_url}/codec/decode", json=PLAIN, headers={"Host": host})
+            assert_problem(refused, 401)
