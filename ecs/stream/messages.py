@@ -52,7 +52,9 @@ class EmotionKind(StrEnum):
     STRESS = "stress"
 
 
-Unit = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+# Strict: JSON numbers only. Lax coercion stored ``"stress": true`` as 1.0 (acute distress) and
+# ``"0.9"`` as 0.9, so a buggy client's readings changed decisions instead of being refused.
+Unit = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False, strict=True)]
 ContextKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 ContextValue = Annotated[str, StringConstraints(max_length=256)] | int | float | bool | None
 

@@ -122,6 +122,22 @@ def test_malformed_bodies_are_422(
     assert response.status_code == 422, response.text
 
 
+def test_metrics_are_json_numbers_never_coerced(
+    api_url: str, engine: Engine, settings: Settings
+) -> None:
+    """``true`` read as 1.0 would be acute distress; a string is a client bug, not a number."""
+    _user_id, headers = auth(engine, settings)
+    readings = [body() for _ in range(4)]
+    readings[0]["metrics"]["stress"] = True
+    readings[1]["metrics"]["intensity"] = "0.9"
+    readings[2]["metrics"]["positivity"] = None
+    readings[3]["metrics"]["stress"] = 1  # an integer is a number: accepted
+    response = httpx.post(f"{api_url}/v1/emotions", json={"readings": readings}, headers=headers)
+    assert response.status_code == 422, response.text
+    fields = {e["index"]: e["field"] for e in response.json()["errors"]}
+    assert fields == {0: "metrics.stress", 1: "metrics.intensity", 2: "metrics.positivity"}
+
+
 def test_old_readings_and_oversized_context_are_refused(
     api_url: str, engine: Engine, settings: Settings
 ) -> None:
