@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from starlette.routing import Route
 
+from api.metrics import MetricsMiddleware, metrics_endpoint
 from api.middleware import RequestContextMiddleware, ScopedCORSMiddleware
 from api.problems import install_problem_handlers
 from api.resources import Resources
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_credentials=True,
     )
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(MetricsMiddleware)  # outermost: it times the whole request
     # The ingest firehose is served by a plain Starlette route matched before anything else.
     # Its handler authenticates, parses and validates the body itself, so FastAPI's per-request
     # machinery (included-router matching, dependency solving, exit stacks) bought nothing and
@@ -62,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         Route(INGEST_PATH, emotions.ingest_emotions, methods=["POST"], name="ingest_fast_path"),
         *emotions.router.routes,
     ]
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.include_router(health.router)
     app.include_router(codec.router)
     app.include_router(insights.page_router)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     emotion_daily_retention_days: int = Field(default=730, gt=0)
 
     log_level: str = "INFO"
+    # auto: a readable line per record on a terminal, JSON when piped (and always in production
+    # logs collected from containers, whose stdout is not a terminal).
+    log_format: Literal["auto", "json", "console"] = "auto"
 
     @property
     def effective_database_url(self) -> str:
