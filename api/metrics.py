@@ -8,7 +8,8 @@ the text exposition format at ``GET /metrics``:
   so a scan of random ids cannot explode the number of series;
 * ``ecs_api_requests_in_flight``;
 * ``ecs_ingest_readings_accepted_total`` and ``ecs_ingest_requests_refused_total{reason}``
-  (the problem type of the refusal: ``consent-required``, ``validation-error``, ...).
+  (the problem type of the refusal: ``consent-required``, ``validation-error``, ...);
+* ``ecs_review_queue_size``: REFERRED decisions waiting for an analyst (from the database).
 
 Cost on the ingest hot path: the middleware caches one labelled child per (route, method,
 status), so a request costs two dictionary lookups, a counter increment and a histogram
@@ -21,6 +22,7 @@ values in shared files and ``/metrics`` merges them, so no worker's counts are l
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from typing import Any
@@ -35,9 +37,15 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ecs.clock import Clock, monotonic
+from ecs.db.tables import CreditDecision
+from ecs.domain.status import DecisionStatus
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -66,6 +74,13 @@ INGEST_REFUSED = Counter(
     "Ingest requests refused, by the problem type of the answer.",
     ["reason"],
 )
+
+REVIEW_QUEUE = Gauge(
+    "ecs_review_queue_size",
+    "Credit decisions waiting for an analyst (REFERRED), read from the database.",
+    multiprocess_mode="max",
+)
+REVIEW_QUEUE_REFRESH_SECONDS = 15.0
 
 UNMATCHED = "unmatched"
 
@@ -135,5 +150,36 @@ def exposition() -> bytes:
     return generate_latest(REGISTRY)
 
 
-async def metrics_endpoint(_request: Request) -> Response:
+class ReviewQueueSampler:
+    """Counts the review queue at most every ``REVIEW_QUEUE_REFRESH_SECONDS`` (one indexed
+    COUNT), so scrapes from several Prometheus servers never load the database."""
+
+    def __init__(self, engine: Engine, clock: Clock = monotonic) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._next: float | None = None  # None: never sampled, due now
+
+    async def refresh(self) -> None:
+        now = self.clock()
+        if self._next is not None and now < self._next:
+            return
+        self._next = now + REVIEW_QUEUE_REFRESH_SECONDS
+        try:
+            REVIEW_QUEUE.set(await asyncio.to_thread(self._count))
+        except SQLAlchemyError:  # the database is down: /readyz says so; keep the last value
+            return
+
+    def _count(self) -> int:
+        query = select(func.count()).where(CreditDecision.status == DecisionStatus.REFERRED)  # type: ignore[arg-type]
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    sampler: ReviewQueueSampler | None = getattr(request.app.state, "review_queue", None)
+    if sampler is None:
+        sampler = request.app.state.review_queue = ReviewQueueSampler(
+            request.app.state.resources.engine
+        )
+    await sampler.refresh()
     return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

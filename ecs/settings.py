@@ -53,6 +53,11 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # Prometheus endpoints of the processes without HTTP of their own (the API serves /metrics).
+    # 0 turns one off. Loopback by default; compose binds them on its private network.
+    metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
+    stream_metrics_port: int = Field(default=9465, ge=0, le=65535)
 
     # Secrets.
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)

@@ -7,8 +7,14 @@ from datetime import UTC, datetime
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import Engine, update
 
+from api.metrics import REVIEW_QUEUE, REVIEW_QUEUE_REFRESH_SECONDS, ReviewQueueSampler
+from ecs.db.tables import CreditDecision
+from ecs.domain.status import DecisionStatus
 from tests.api.conftest import Account
+from tests.factories import make_decision_row, make_user
+from tests.support import ManualClock
 
 
 def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -61,3 +67,22 @@ def test_requests_and_readings_move_the_documented_counters(
     assert after[("ecs_api_requests_in_flight", ())] >= 1  # the scrape itself
     # Raw paths never become series: a scan of random ids cannot explode the label set.
     assert not any(str(decision_id) in value for _name, labels in after for _k, value in labels)
+
+
+async def test_the_review_queue_gauge_counts_referred_decisions(engine: Engine) -> None:
+    clock = ManualClock()
+    sampler = ReviewQueueSampler(engine, clock=clock)
+    await sampler.refresh()
+    before = REVIEW_QUEUE._value.get()
+    decision_id, _ = make_decision_row(engine, make_user(engine))
+    with engine.begin() as conn:
+        conn.execute(
+            update(CreditDecision)
+            .where(CreditDecision.id == uuid.UUID(decision_id))  # type: ignore[arg-type]
+            .values(status=DecisionStatus.REFERRED)
+        )
+    await sampler.refresh()
+    assert REVIEW_QUEUE._value.get() == before  # sampled at most every 15 s
+    clock.advance(REVIEW_QUEUE_REFRESH_SECONDS)
+    await sampler.refresh()
+    assert REVIEW_QUEUE._value.get() == before + 1

@@ -31,6 +31,7 @@ SECRET_VARS = {
 APP_SERVICES = {"migrate", "api", "worker", "stream", "model"}
 LONG_RUNNING_APPS = {"api", "worker", "stream"}
 EXPECTED_SERVICES = {"postgres", "redis", "temporal", "temporal-setup", "temporal-ui"}
+EXPECTED_SERVICES |= {"prometheus", "grafana"}
 EXPECTED_SERVICES |= APP_SERVICES
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 
