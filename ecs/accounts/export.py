@@ -100,11 +100,15 @@ def _decisions(conn: Connection, user_id: uuid.UUID) -> Iterator[dict[str, Any]]
         yield decision
 
 
-def _stream(conn: Connection, statement: Any, *drop: str) -> Iterator[dict[str, Any]]:
-    """Rows fetched ``EXPORT_FETCH_ROWS`` at a time (a server-side cursor on PostgreSQL)."""
+def _owned(
+    conn: Connection, table: Any, user_id: uuid.UUID, *order: Any, limit: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """The user's rows of ``table`` in ``order``, without the user id, fetched
+    ``EXPORT_FETCH_ROWS`` at a time (a server-side cursor on PostgreSQL)."""
+    statement = select(table).where(table.c.user_id == user_id).order_by(*order).limit(limit)
     result = conn.execute(statement.execution_options(yield_per=EXPORT_FETCH_ROWS))
     for row in result.mappings():
-        yield _row(row, *drop)
+        yield _row(row, "user_id")
 
 
 def _array(key: str, items: Iterable[Any]) -> Iterator[bytes]:
@@ -140,41 +144,16 @@ def _document(
     yield from _array("credit_decisions", _decisions(conn, user_id))
     yield from _array(
         "transactions",
-        _stream(
-            conn,
-            select(TRANSACTIONS)
-            .where(TRANSACTIONS.c.user_id == user_id)
-            .order_by(TRANSACTIONS.c.occurred_at, TRANSACTIONS.c.id),
-            "user_id",
-        ),
+        _owned(conn, TRANSACTIONS, user_id, TRANSACTIONS.c.occurred_at, TRANSACTIONS.c.id),
     )
     yield from _array(
         "notifications",
-        _stream(
-            conn,
-            select(NOTIFICATIONS)
-            .where(NOTIFICATIONS.c.user_id == user_id)
-            .order_by(NOTIFICATIONS.c.created_at, NOTIFICATIONS.c.id),
-            "user_id",
-        ),
+        _owned(conn, NOTIFICATIONS, user_id, NOTIFICATIONS.c.created_at, NOTIFICATIONS.c.id),
     )
-    yield from _array(
-        "emotion_daily",
-        _stream(
-            conn,
-            select(DAILY).where(DAILY.c.user_id == user_id).order_by(DAILY.c.day),
-            "user_id",
-        ),
-    )
+    yield from _array("emotion_daily", _owned(conn, DAILY, user_id, DAILY.c.day))
     # Newest first, one row past the cap to know whether anything was left out.
-    readings = _stream(
-        conn,
-        select(EVENTS)
-        .where(EVENTS.c.user_id == user_id)
-        .order_by(EVENTS.c.occurred_at.desc(), EVENTS.c.event_id)
-        .limit(EXPORT_READINGS_LIMIT + 1),
-        "user_id",
-    )
+    newest_first = (EVENTS.c.occurred_at.desc(), EVENTS.c.event_id)
+    readings = _owned(conn, EVENTS, user_id, *newest_first, limit=EXPORT_READINGS_LIMIT + 1)
     counter = _Counter(readings, EXPORT_READINGS_LIMIT)
     yield from _array("emotion_readings", counter)
     yield b',"emotion_readings_truncated":' + _dumps(counter.truncated)

@@ -403,7 +403,9 @@ async def test_erasure_with_the_workflow_engine_down(engine: Engine, settings: S
             refused = await _erase(http, blocked)
             done = await _erase(http, free)
             export = await http.get("/v1/me/export", headers=free.headers)
-    assert_problem(refused, 503)
+    problem = assert_problem(refused, 503)
+    assert problem["type"] == "https://ecs.example/problems/workflow-engine-unavailable"
+    assert int(refused.headers["retry-after"]) > 0
     user = _user(engine, blocked.id)
     assert user.erased_at is None and user.email == blocked.email
     assert _emotion_rows(engine, blocked.id) == 4

@@ -8,13 +8,16 @@ import uuid
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
+from temporalio.client import Client
 
 from ecs.accounts.consent import set_consent
+from ecs.accounts.erasure import erase_account
 from ecs.accounts.users import active_account, authenticate, create_user
-from ecs.db.tables import User
+from ecs.contracts import workflow_id_for
+from ecs.db.tables import CreditDecision, User
 from ecs.db.types import utcnow
 from ecs.domain.status import Role
-from ecs.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from ecs.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound, Unavailable
 
 PASSWORD = "correct horse battery staple"
 
@@ -71,3 +74,41 @@ def test_an_erased_account_is_gone_for_login_and_for_its_rights(engine: Engine) 
     with Session(engine) as session:
         row = session.get(User, user_id)
         assert row is not None and row.consent_emotion_processing is True  # nothing changed
+
+
+async def _no_temporal() -> Client | None:
+    """The injected connection when the workflow engine cannot be reached."""
+    return None
+
+
+async def test_erasure_refuses_while_an_open_decision_cannot_be_ended(engine: Engine) -> None:
+    with Session(engine) as session:
+        user = create_user(session, _email(), PASSWORD)
+        user_id = user.id
+        with pytest.raises(Forbidden) as wrong:
+            await erase_account(engine, _no_temporal, user_id, "not the password")
+        decision_id = uuid.uuid4()
+        session.add(
+            CreditDecision(
+                id=decision_id, user_id=user_id, workflow_id=workflow_id_for(str(decision_id))
+            )
+        )
+        session.commit()
+    assert wrong.value.code == "wrong-password"
+
+    with pytest.raises(Unavailable) as down:
+        await erase_account(engine, _no_temporal, user_id, PASSWORD)
+    assert down.value.code == "workflow-engine-unavailable" and down.value.retry_after > 0
+    with Session(engine) as session:
+        assert active_account(session, user_id).email.startswith("accounts-")  # nothing erased
+
+
+async def test_erasure_without_open_decisions_needs_no_workflow_engine(engine: Engine) -> None:
+    with Session(engine) as session:
+        user_id = create_user(session, _email(), PASSWORD).id
+    report = await erase_account(engine, _no_temporal, user_id, PASSWORD)
+    assert report.decisions_ended == 0
+    with Session(engine) as session, pytest.raises(NotFound):
+        active_account(session, user_id)
+    with pytest.raises(NotFound):  # erasing again: the account is gone
+        await erase_account(engine, _no_temporal, user_id, PASSWORD)
