@@ -21,6 +21,9 @@ from sqlmodel import Session
 from api.deps import ResourcesDep
 from api.resources import Resources
 from ecs.accounts.tokens import AuthenticatedUser
+
+# Re-exported for the modules that import them from here (the ingest route, the codec endpoint,
+# the ingest tests and the benchmarks); new code imports them from ecs.accounts.tokens.
 from ecs.accounts.tokens import create_access_token as create_access_token
 from ecs.accounts.tokens import decode_token as decode_token
 from ecs.db.tables import User
@@ -28,9 +31,6 @@ from ecs.domain.status import Role
 from ecs.errors import Forbidden, NotAuthenticated
 from ecs.logs import user_id_var
 from ecs.settings import Settings
-
-# ``decode_token`` and ``create_access_token`` are re-exported for the modules that already import
-# them from here (the ingest route, the codec endpoint, the ingest tests and benchmarks).
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 

@@ -64,6 +64,9 @@ _TEMPORAL_DOWN = (RPCError, RuntimeError, TimeoutError, OSError)
 
 
 def workflow_engine_unavailable() -> Unavailable:
+    """The same 503 body as a decision request meets when Temporal is down (same type slug and
+    wording), so clients handle one error; it belongs with the Temporal access of ``ecs.credit``
+    once that exists, and erasure then imports it from there."""
     return Unavailable(
         "The workflow engine is unreachable; retry shortly.",
         code="workflow-engine-unavailable",
