@@ -76,20 +76,22 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
 
     from sqlmodel import Session
 
-    from api.services.users import EmailAlreadyRegistered, create_user
+    from ecs.accounts.users import MIN_PASSWORD_LENGTH, create_user
     from ecs.db.engine import get_engine
     from ecs.domain.status import Role
+    from ecs.errors import Conflict, DomainError
 
-    password = args.password or getpass.getpass("password (min 12 characters): ")
-    if len(password) < 12:
-        print("ecs: the password must have at least 12 characters", file=sys.stderr)
-        return 2
+    prompt = f"password (min {MIN_PASSWORD_LENGTH} characters): "
+    password = args.password or getpass.getpass(prompt)
     with Session(get_engine(settings)) as session:
         try:
             user = create_user(session, args.email, password, Role(args.role))
-        except EmailAlreadyRegistered:
+        except Conflict:
             print(f"ecs: {args.email} is already registered", file=sys.stderr)
             return 1
+        except DomainError as exc:
+            print(f"ecs: {exc.detail}", file=sys.stderr)
+            return 2
     print(f"created {args.role} {user.id}")
     return 0
 

@@ -8,10 +8,9 @@ from fastapi import APIRouter, Depends, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api.deps import SessionDep, SettingsDep
-from api.problems import TYPE_BASE, Problem
-from api.schemas import Token, UserCreate, UserPublic
-from api.security import create_access_token
-from api.services.users import EmailAlreadyRegistered, authenticate, create_user
+from api.schemas.accounts import Token, UserCreate, UserPublic
+from ecs.accounts.tokens import create_access_token
+from ecs.accounts.users import authenticate, create_user
 from ecs.domain.status import Role
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -26,20 +25,13 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 )
 def register(body: UserCreate, session: SessionDep) -> UserPublic:
     """Public sign-up always makes a customer: analysts are created by operators (``ecs``)."""
-    try:
-        user = create_user(
-            session,
-            body.email,
-            body.password,
-            Role.CUSTOMER,
-            consent_emotion_processing=body.consent_emotion_processing,
-        )
-    except EmailAlreadyRegistered as exc:
-        raise Problem(
-            409,
-            "An account with this e-mail address already exists.",
-            type_=TYPE_BASE + "email-taken",
-        ) from exc
+    user = create_user(
+        session,
+        body.email,
+        body.password,
+        Role.CUSTOMER,
+        consent_emotion_processing=body.consent_emotion_processing,
+    )
     return UserPublic.model_validate(user)
 
 
@@ -56,13 +48,6 @@ def token(
 ) -> Token:
     """One message for unknown e-mail and wrong password: the endpoint is no account oracle."""
     user = authenticate(session, form.username, form.password)
-    if user is None:
-        raise Problem(
-            401,
-            "Incorrect e-mail or password.",
-            type_=TYPE_BASE + "invalid-credentials",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
     return Token(
         access_token=create_access_token(user.id, Role(user.role), settings),
         expires_in=settings.jwt_ttl_seconds,

@@ -30,7 +30,8 @@ from temporalio.api.common.v1 import Payload
 from api.deps import ResourcesDep, SettingsDep
 from api.problems import TYPE_BASE, Problem
 from api.schemas import CodecPayload, CodecPayloads
-from api.security import decode_token, oauth2_scheme
+from api.security import oauth2_scheme
+from ecs.accounts.tokens import decode_token
 from ecs.domain.status import Role
 from ecs.temporal.codec import EncryptionCodec, decode_key
 

@@ -35,7 +35,8 @@ from redis.exceptions import RedisError
 from api.metrics import INGEST_REFUSED, READINGS_ACCEPTED
 from api.problems import TYPE_BASE, Problem
 from api.resources import Resources
-from api.security import api_key_matches, decode_token
+from api.security import api_key_matches
+from ecs.accounts.tokens import decode_token
 from ecs.logs import user_id_var
 from ecs.stream.messages import (
     MAX_BATCH,

@@ -8,11 +8,11 @@ from fastapi import APIRouter
 from sqlmodel import col, select
 
 from api.deps import SessionDep
-from api.problems import TYPE_BASE, Problem
 from api.schemas import CreditAccountPublic, Limit, NotificationPublic, Offset, Page
 from api.security import CurrentUser
 from ecs.db.tables import CreditAccount, Notification
 from ecs.db.types import utcnow
+from ecs.errors import NotFound
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/me", tags=["me"])
 def my_credit(user: CurrentUser, session: SessionDep) -> CreditAccountPublic:
     account = session.get(CreditAccount, user.id)
     if account is None:
-        raise Problem(404, "no active credit line", type_=TYPE_BASE + "no-credit-line")
+        raise NotFound("no active credit line", code="no-credit-line")
     return CreditAccountPublic.model_validate(account)
 
 
@@ -70,7 +70,7 @@ def mark_read(
     row = session.get(Notification, notification_id)
     # Another user's notification is reported as missing, not forbidden: ids are not an oracle.
     if row is None or row.user_id != user.id:
-        raise Problem(404, "No such notification.")
+        raise NotFound("No such notification.")
     if row.read_at is None:
         row.read_at = utcnow()
         session.add(row)

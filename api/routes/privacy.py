@@ -1,22 +1,27 @@
 """The caller's data-subject rights: consent to emotion processing, export, erasure (LGPD Art. 18).
 
-Routes translate HTTP to ``api.services.privacy``; the service holds the rules and documents the
-trade-offs. Every route refuses an erased account with 404: access tokens are not revoked (they
-expire within ``ECS_JWT_TTL_SECONDS``), so the account row is checked here instead.
+Routes translate HTTP to ``ecs.accounts`` (``consent``, ``export``, ``erasure``); the services
+hold the rules and document the trade-offs. Every route refuses an erased account with 404:
+access tokens are not revoked (they expire within ``ECS_JWT_TTL_SECONDS``), so the account row is
+checked here instead.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ResourcesDep, SessionDep
+from api.schemas.accounts import ConsentPublic, ConsentUpdate, ErasureRequest
 from api.security import CurrentUser
-from api.services import privacy as service
+from api.services.decisions import connect_or_none
+from ecs.accounts.consent import set_consent
+from ecs.accounts.erasure import erase_account
+from ecs.accounts.export import export_json
+from ecs.accounts.users import active_account
 from ecs.db.tables import User
 
 router = APIRouter(prefix="/me", tags=["privacy"])
@@ -25,27 +30,8 @@ _PROBLEM = {"description": "Problem body", "content": {"application/problem+json
 _ERASED = {**_PROBLEM, "description": "The account has been erased"}
 
 
-class ConsentUpdate(BaseModel):
-    """Strict boolean: a consent must be an explicit ``true``/``false``, never ``"yes"`` or 1."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    emotion_processing: bool = Field(strict=True)
-
-
-class ConsentPublic(BaseModel):
-    emotion_processing: bool
-    updated_at: datetime | None = Field(description="When the current answer was given.")
-
-
-class ErasureRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    password: str = Field(min_length=1, max_length=256, description="The current password.")
-
-
 def get_active_account(user: CurrentUser, session: SessionDep) -> User:
-    return service.active_account(session, user.id)
+    return active_account(session, user.id)
 
 
 ActiveAccount = Annotated[User, Depends(get_active_account)]
@@ -63,7 +49,7 @@ def put_consent(
     """Withdrawing deletes the caller's emotion readings and daily aggregates at once, and the
     ingest endpoint refuses new readings (403) within 10 seconds on every API instance.
     Granting again only sets the flag; nothing deleted comes back."""
-    state = service.set_consent(resources.engine, account.id, body.emotion_processing)
+    state = set_consent(resources.engine, account.id, body.emotion_processing)
     resources.caches.consent.forget(account.id)
     return ConsentPublic(emotion_processing=state.emotion_processing, updated_at=state.updated_at)
 
@@ -82,7 +68,7 @@ def export_me(account: ActiveAccount, resources: ResourcesDep) -> StreamingRespo
     says whether more exist) and daily aggregates, credit decisions with their audit records and
     explained reason codes, offers, the credit line and notifications."""
     return StreamingResponse(
-        service.export_json(resources.engine, resources.settings, account.id),
+        export_json(resources.engine, resources.settings, account.id),
         media_type="application/json",
         headers={
             "Content-Disposition": f'attachment; filename="ecs-export-{account.id}.json"',
@@ -108,6 +94,7 @@ async def erase_me(body: ErasureRequest, user: CurrentUser, resources: Resources
     records, offers and the credit line are kept under the lender's legal obligation, keyed only
     by the pseudonymous id. Login stops at once; tokens already issued expire on their own, and
     every privacy route and the ingest endpoint refuse them. Erasing again answers 404."""
-    await service.erase_account(resources, user.id, body.password)
+    connect = partial(connect_or_none, resources)  # the API's one Temporal client
+    await erase_account(resources.engine, connect, user.id, body.password)
     resources.caches.forget(user.id)  # this instance refuses the account's tokens at once
     return Response(status_code=status.HTTP_204_NO_CONTENT)

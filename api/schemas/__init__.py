@@ -12,7 +12,6 @@ ever rounds it through a binary float.
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -30,13 +29,10 @@ from pydantic import (
 )
 
 from ecs.contracts import CreditTypeName
-from ecs.domain.status import DecisionStatus, Role
+from ecs.domain.status import DecisionStatus
 
 # Clocks on phones drift; a reading stamped a few seconds ahead of ours is not "in the future".
 CLOCK_SKEW = timedelta(seconds=60)
-# Deliberately loose (one "@", a dot in the domain, no spaces): deliverability is proven by the
-# confirmation e-mail, not by a regular expression.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
 Rate = Annotated[Decimal, Field(gt=0, lt=1, max_digits=7, decimal_places=4)]
@@ -69,42 +65,6 @@ class Page(BaseModel, Generic[T]):
     limit: int
     offset: int
     next_offset: int | None = None
-
-
-# --- users -------------------------------------------------------------------------------------
-
-
-class UserBase(BaseModel):
-    email: str = Field(max_length=320, examples=["ana@example.com"])
-    consent_emotion_processing: bool = Field(
-        default=False,
-        description="Whether ECS may use the user's emotion readings in credit decisions.",
-    )
-
-
-class UserCreate(UserBase, _Request):
-    password: str = Field(min_length=12, max_length=256)
-
-    @field_validator("email")
-    @classmethod
-    def _normalise_email(cls, value: str) -> str:
-        # Lower-cased so "Ana@Example.com" and "ana@example.com" are one account.
-        value = value.strip().lower()
-        if not _EMAIL.match(value):
-            raise ValueError("not a valid e-mail address")
-        return value
-
-
-class UserPublic(UserBase, _Public):
-    id: uuid.UUID
-    role: Role
-    created_at: datetime
-
-
-class Token(BaseModel):
-    access_token: str
-    token_type: Literal["bearer"] = "bearer"
-    expires_in: int = Field(description="Seconds until the token expires.")
 
 
 # --- transactions ------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import uvicorn
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from api.services.users import create_user
+from ecs.accounts.users import create_user
 from ecs.domain.status import Role
 from ecs.settings import Settings
 from tests.support import free_port, wait_for

@@ -12,7 +12,7 @@ import httpx
 import jwt
 import pytest
 
-from api.security import JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER
+from ecs.accounts.tokens import JWT_ALGORITHM, JWT_AUDIENCE, JWT_ISSUER
 from ecs.settings import Settings
 from tests.api.conftest import PASSWORD, Account, assert_problem, unique_email
 
@@ -64,7 +64,7 @@ def test_duplicate_registration_is_409(api_url: str, customer: Account) -> None:
         f"{api_url}/v1/auth/register",
         json={"email": customer.email.upper(), "password": PASSWORD},
     )
-    assert_problem(response, 409)
+    assert assert_problem(response, 409)["type"] == "https://ecs.example/problems/email-taken"
 
 
 def test_malformed_registration_lists_each_field(api_url: str) -> None:
@@ -110,6 +110,8 @@ def test_bad_credentials_are_401_with_one_message(api_url: str, customer: Accoun
     first = assert_problem(wrong_password, 401)
     second = assert_problem(unknown_user, 401)
     assert first["detail"] == second["detail"]
+    assert first["type"] == second["type"] == "https://ecs.example/problems/invalid-credentials"
+    assert wrong_password.headers["www-authenticate"].startswith("Bearer")
 
 
 def test_missing_token_is_401(api_url: str) -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, update
 
 from api.caches import AccountCache, ApiCaches, ConsentCache, TokenCache
-from api.security import create_access_token, decode_token
+from ecs.accounts.tokens import create_access_token, decode_token
 from ecs.db.tables import User
 from ecs.domain.status import Role
 from ecs.settings import Settings

@@ -19,8 +19,8 @@ from sqlmodel import Session, SQLModel, select
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from api.caches import CONSENT_TTL_SECONDS
-from api.services import privacy as privacy_service
 from api.services.decisions import decision_input
+from ecs.accounts import export as export_service
 from ecs.contracts import WORKFLOW_TYPE, workflow_id_for
 from ecs.db.tables import (
     CreditDecision,
@@ -236,7 +236,7 @@ def test_export_caps_raw_readings_and_says_so(
     api_url: str, engine: Engine, customer: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The cap keeps the newest readings (the API server shares this process, hence the patch)."""
-    monkeypatch.setattr(privacy_service, "EXPORT_READINGS_LIMIT", 2)
+    monkeypatch.setattr(export_service, "EXPORT_READINGS_LIMIT", 2)
     _seed_emotions(engine, customer.id, count=3)  # 1, 2 and 3 hours ago
 
     export = httpx.get(f"{api_url}/v1/me/export", headers=customer.headers).json()
@@ -403,7 +403,9 @@ async def test_erasure_with_the_workflow_engine_down(engine: Engine, settings: S
             refused = await _erase(http, blocked)
             done = await _erase(http, free)
             export = await http.get("/v1/me/export", headers=free.headers)
-    assert_problem(refused, 503)
+    problem = assert_problem(refused, 503)
+    assert problem["type"] == "https://ecs.example/problems/workflow-engine-unavailable"
+    assert int(refused.headers["retry-after"]) > 0
     user = _user(engine, blocked.id)
     assert user.erased_at is None and user.email == blocked.email
     assert _emotion_rows(engine, blocked.id) == 4

@@ -38,6 +38,14 @@ def test_create_user_makes_an_analyst_once(base_settings: Settings, engine: Engi
     assert again.returncode == 1 and "already registered" in again.stderr
 
 
+def test_create_user_refuses_a_short_password(base_settings: Settings, engine: Engine) -> None:
+    email = f"analyst-{uuid.uuid4().hex[:8]}@example.com"
+    refused = _ecs(base_settings, "create-user", "--email", email, "--password", "short")
+    assert refused.returncode == 2 and "12 to 256 characters" in refused.stderr
+    with Session(engine) as session:
+        assert session.exec(select(User).where(User.email == email)).first() is None
+
+
 def test_migrate_is_idempotent(base_settings: Settings) -> None:
     result = _ecs(base_settings, "migrate")
     assert result.returncode == 0, result.stderr

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 
 from api.main import create_app
-from api.security import create_access_token
+from ecs.accounts.tokens import create_access_token
 from ecs.domain.status import Role
 from ecs.embedded_redis import start_redis
 from ecs.settings import Settings
