@@ -17,6 +17,7 @@ from api.schemas.insights import CreditInsights, EmotionInsights, ModelInsights
 from api.security import Analyst
 from ecs.db.types import utcnow
 from ecs.insights import credit_queries, model_queries, trends_queries
+from ecs.insights.window import DecisionWindow
 
 router = APIRouter(prefix="/insights", tags=["insights"])
 page_router = APIRouter(tags=["dashboard"])
@@ -61,13 +62,8 @@ def credit(
     model_version: ModelVersion = None,
     policy_version: PolicyVersion = None,
 ) -> CreditInsights:
-    report = credit_queries.credit_insights(
-        session,
-        days=days,
-        now=utcnow(),
-        model_version=model_version,
-        policy_version=policy_version,
-    )
+    window = DecisionWindow(days, utcnow(), model_version, policy_version)
+    report = credit_queries.credit_insights(session, window)
     return CreditInsights.model_validate(report)
 
 
@@ -87,13 +83,8 @@ def model(
     policy_version: PolicyVersion = None,
 ) -> ModelInsights:
     """At least 14 days, so the PSI's reference window is never shorter than the recent one."""
-    report = model_queries.model_insights(
-        session,
-        days=days,
-        now=utcnow(),
-        model_version=model_version,
-        policy_version=policy_version,
-    )
+    window = DecisionWindow(days, utcnow(), model_version, policy_version)
+    report = model_queries.model_insights(session, window)
     return ModelInsights.model_validate(report)
 
 

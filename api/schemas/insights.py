@@ -84,10 +84,10 @@ class ReasonCount(_Report):
 
 class CreditInsights(_Report):
     window_days: int
-    since: datetime
-    model_version: str | None
-    policy_version: str | None
-    decisions: int
+    since: datetime = Field(description="Start of the window: now minus window_days")
+    model_version: str | None = Field(description="The model filter applied; null for all")
+    policy_version: str | None = Field(description="The policy filter applied; null for all")
+    decisions: int = Field(description="Decisions counted once, by their latest automated record")
     by_outcome: dict[str, int]
     approval_rate: float | None
     unbanded: int = Field(description="Decisions without a risk band (knock-outs, referrals)")
@@ -118,10 +118,10 @@ class PsiReport(_Report):
         description=f"Null when either window has fewer than {PSI_MIN_SAMPLES} scores"
     )
     reading: PsiReading
-    recent_since: datetime
+    recent_since: datetime = Field(description="Scores since then are the recent sample")
     recent_count: int
-    reference_count: int
-    bin_edges: list[float]
+    reference_count: int = Field(description="Scores of the window before recent_since")
+    bin_edges: list[float] = Field(description="Equal-width score bins over [0, 1]")
     recent_shares: list[float]
     reference_shares: list[float]
 
@@ -151,9 +151,9 @@ class FairnessReport(_Report):
 
 class ModelInsights(_Report):
     window_days: int
-    since: datetime
-    model_version: str | None
-    policy_version: str | None
+    since: datetime = Field(description="Start of the window: now minus window_days")
+    model_version: str | None = Field(description="The model filter applied; null for all")
+    policy_version: str | None = Field(description="The policy filter applied; null for all")
     drift: list[WeeklyScore]
     psi: PsiReport
     fairness: FairnessReport

@@ -27,7 +27,7 @@ from ecs.insights.credit import (
     weighted_mean,
 )
 from ecs.insights.measures import ratio
-from ecs.insights.window import latest_automated, window_start
+from ecs.insights.window import DecisionWindow
 
 _APPROVED = col(DecisionRecord.outcome) == Decision.APPROVED
 
@@ -79,17 +79,9 @@ def _aware(value: datetime | str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def credit_insights(
-    session: Session,
-    *,
-    days: int,
-    now: datetime,
-    model_version: str | None = None,
-    policy_version: str | None = None,
-) -> CreditInsights:
-    """The model's decisions of the ``days`` ending now; the backlog is all time."""
-    since = window_start(now, days)
-    where = latest_automated(since, model_version, policy_version)
+def credit_insights(session: Session, window: DecisionWindow) -> CreditInsights:
+    """The model's decisions in the window; the review backlog is all time."""
+    where = window.records()
     by_outcome = _by_outcome(session, where)
     total = sum(by_outcome.values())
     bands, unbanded = band_stats(_bands(session, where))
@@ -101,10 +93,10 @@ def credit_insights(
         )
     ).one()
     return CreditInsights(
-        window_days=days,
-        since=since,
-        model_version=model_version,
-        policy_version=policy_version,
+        window_days=window.days,
+        since=window.since,
+        model_version=window.model_version,
+        policy_version=window.policy_version,
         decisions=total,
         by_outcome=by_outcome,
         approval_rate=ratio(by_outcome.get(Decision.APPROVED, 0), total),

@@ -27,7 +27,7 @@ from ecs.insights.drift import (
     weekly_scores,
 )
 from ecs.insights.fairness import FairnessRow, fairness_report, had_recent_distress
-from ecs.insights.window import latest_automated, window_start
+from ecs.insights.window import DecisionWindow
 
 UNKNOWN_MODEL = "unknown"
 """The version shown for scores recorded without one."""
@@ -106,25 +106,16 @@ def fairness_rows(session: Session, where: list[ColumnElement[bool]]) -> Iterato
         )
 
 
-def model_insights(
-    session: Session,
-    *,
-    days: int,
-    now: datetime,
-    model_version: str | None = None,
-    policy_version: str | None = None,
-) -> ModelInsights:
-    """Score drift (weekly percentiles, PSI of the last week) and the fairness monitor over the
-    ``days`` ending now."""
-    since = window_start(now, days)
-    where = latest_automated(since, model_version, policy_version)
-    weeks = week_bounds(now, since)
+def model_insights(session: Session, window: DecisionWindow) -> ModelInsights:
+    """Score drift (weekly percentiles, PSI of the last week) and the fairness monitor."""
+    where = window.records()
+    weeks = week_bounds(window.now, window.since)
     groups = score_groups(session, where, weeks)
     return ModelInsights(
-        window_days=days,
-        since=since,
-        model_version=model_version,
-        policy_version=policy_version,
+        window_days=window.days,
+        since=window.since,
+        model_version=window.model_version,
+        policy_version=window.policy_version,
         drift=weekly_scores(groups, weeks),
         psi=psi_report(groups, recent_since=weeks[0][0]),
         fairness=fairness_report(fairness_rows(session, where)),

@@ -7,6 +7,7 @@ which is what drift and fairness monitoring must judge.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, select
@@ -16,27 +17,33 @@ from ecs.db.tables import DecisionRecord
 from ecs.domain.status import RecordKind
 
 
-def window_start(now: datetime, days: int) -> datetime:
-    """The window is the ``days`` ending now (a rolling window, not calendar days)."""
-    return now - timedelta(days=days)
+@dataclass(frozen=True)
+class DecisionWindow:
+    """The ``days`` ending ``now`` (rolling, not calendar days), optionally only the decisions
+    scored by one model version and/or made under one policy version."""
 
+    days: int
+    now: datetime
+    model_version: str | None = None
+    policy_version: str | None = None
 
-def latest_automated(
-    since: datetime, model_version: str | None, policy_version: str | None
-) -> list[ColumnElement[bool]]:
-    """Conditions selecting the latest AUTOMATED record of each decision made since ``since``,
-    optionally only those scored by one model version or made under one policy version."""
-    latest = (
-        select(func.max(col(DecisionRecord.id)))
-        .where(
-            col(DecisionRecord.kind) == RecordKind.AUTOMATED,
-            col(DecisionRecord.created_at) >= since,
+    @property
+    def since(self) -> datetime:
+        return self.now - timedelta(days=self.days)
+
+    def records(self) -> list[ColumnElement[bool]]:
+        """Conditions selecting the latest AUTOMATED record of each decision in the window."""
+        latest = (
+            select(func.max(col(DecisionRecord.id)))
+            .where(
+                col(DecisionRecord.kind) == RecordKind.AUTOMATED,
+                col(DecisionRecord.created_at) >= self.since,
+            )
+            .group_by(col(DecisionRecord.decision_id))
         )
-        .group_by(col(DecisionRecord.decision_id))
-    )
-    conditions: list[ColumnElement[bool]] = [col(DecisionRecord.id).in_(latest)]
-    if model_version is not None:
-        conditions.append(col(DecisionRecord.model_version) == model_version)
-    if policy_version is not None:
-        conditions.append(col(DecisionRecord.policy_version) == policy_version)
-    return conditions
+        conditions: list[ColumnElement[bool]] = [col(DecisionRecord.id).in_(latest)]
+        if self.model_version is not None:
+            conditions.append(col(DecisionRecord.model_version) == self.model_version)
+        if self.policy_version is not None:
+            conditions.append(col(DecisionRecord.policy_version) == self.policy_version)
+        return conditions
