@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from ecs.settings import Settings
+from ecs.stats import percentile
 
 PASSWORD = "simulated-user-password"
 BATCH_INTERVAL_SECONDS = 1.0
@@ -91,13 +92,6 @@ class Stats:
     requests: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def _setup_user(
@@ -231,7 +225,7 @@ async def run_simulation(settings: Settings, args: argparse.Namespace) -> int:
     print(f"  readings accepted     {stats.accepted}")
     by_status = dict(sorted(stats.statuses.items()))
     print(f"  requests              {stats.requests}  by status {by_status}")
-    print(f"  ack latency p50       {percentile(stats.latencies_ms, 0.50):.1f} ms")
-    print(f"  ack latency p99       {percentile(stats.latencies_ms, 0.99):.1f} ms")
+    print(f"  ack latency p50       {percentile(stats.latencies_ms, 0.50, empty=0.0):.1f} ms")
+    print(f"  ack latency p99       {percentile(stats.latencies_ms, 0.99, empty=0.0):.1f} ms")
     print(f"  credit decisions      {outcomes or 'none requested'}")
     return 0 if stats.sent and stats.accepted == stats.sent else 1

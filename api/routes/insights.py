@@ -13,10 +13,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from api.deps import SessionDep
+from api.schemas.insights import CreditInsights, EmotionInsights, ModelInsights
 from api.security import Analyst
-from api.services import insights as service
-from api.services.insights import CreditInsights, EmotionInsights, ModelInsights
 from ecs.db.types import utcnow
+from ecs.insights import credit_queries, model_queries, trends_queries
+from ecs.insights.window import DecisionWindow
 
 router = APIRouter(prefix="/insights", tags=["insights"])
 page_router = APIRouter(tags=["dashboard"])
@@ -43,8 +44,9 @@ PolicyVersion = Annotated[
     responses=_RESPONSES,
 )
 def emotions(_analyst: Analyst, session: SessionDep, days: Days = 30) -> EmotionInsights:
-    """Days with fewer than k distinct users are left out: see ``K_ANONYMITY``."""
-    return service.emotion_insights(session, days=days, today=utcnow().date())
+    """Days with fewer than k distinct users are left out: see ``ecs.insights.anonymity``."""
+    report = trends_queries.emotion_insights(session, days=days, today=utcnow().date())
+    return EmotionInsights.model_validate(report)
 
 
 @router.get(
@@ -60,13 +62,9 @@ def credit(
     model_version: ModelVersion = None,
     policy_version: PolicyVersion = None,
 ) -> CreditInsights:
-    return service.credit_insights(
-        session,
-        days=days,
-        now=utcnow(),
-        model_version=model_version,
-        policy_version=policy_version,
-    )
+    window = DecisionWindow(days, utcnow(), model_version, policy_version)
+    report = credit_queries.credit_insights(session, window)
+    return CreditInsights.model_validate(report)
 
 
 @router.get(
@@ -85,13 +83,9 @@ def model(
     policy_version: PolicyVersion = None,
 ) -> ModelInsights:
     """At least 14 days, so the PSI's reference window is never shorter than the recent one."""
-    return service.model_insights(
-        session,
-        days=days,
-        now=utcnow(),
-        model_version=model_version,
-        policy_version=policy_version,
-    )
+    window = DecisionWindow(days, utcnow(), model_version, policy_version)
+    report = model_queries.model_insights(session, window)
+    return ModelInsights.model_validate(report)
 
 
 # --- The dashboard page ---------------------------------------------------------------------------

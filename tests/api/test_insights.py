@@ -23,22 +23,15 @@ import pytest
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col
 
-from api.services.insights import (
-    DayAggregate,
-    FairnessRow,
-    emotion_takeaways,
-    fairness_report,
-    had_recent_distress,
-    histogram,
-    k_anonymous,
-    percentile,
-    psi,
-    psi_from_scores,
-    psi_reading,
-)
 from ecs.contracts import workflow_id_for
 from ecs.db.tables import CreditDecision, DecisionRecord, EmotionDaily, User
 from ecs.domain.status import DecisionStatus, RecordKind
+from ecs.insights.anonymity import k_anonymous
+from ecs.insights.credit import histogram
+from ecs.insights.drift import psi, psi_from_scores, psi_reading
+from ecs.insights.fairness import FairnessRow, fairness_report, had_recent_distress
+from ecs.insights.trends import DayAggregate, emotion_takeaways
+from ecs.stats import weighted_percentile
 from tests.api.conftest import Account, assert_problem
 
 ENDPOINTS = ("/v1/insights/emotions", "/v1/insights/credit", "/v1/insights/model")
@@ -106,11 +99,11 @@ def test_histogram_buckets_are_lower_inclusive_with_an_open_last_bucket() -> Non
 
 def test_percentile_is_nearest_rank_over_weighted_values() -> None:
     values = [(0.3, 1), (0.1, 1), (0.2, 2)]  # sample 0.1, 0.2, 0.2, 0.3
-    assert percentile(values, 0.5) == 0.2
-    assert percentile(values, 0.9) == 0.3
-    assert percentile(values, 0.25) == 0.1
+    assert weighted_percentile(values, 0.5) == 0.2
+    assert weighted_percentile(values, 0.9) == 0.3
+    assert weighted_percentile(values, 0.25) == 0.1
     with pytest.raises(ValueError):
-        percentile([], 0.5)
+        weighted_percentile([], 0.5)
 
 
 def _day(day: date, users: int, readings: int, stress: float, distress: int = 0) -> DayAggregate:
