@@ -68,32 +68,33 @@ class BareWorkflow:
     @workflow.run
     async def run(self, user_id: str, mix: str = "local") -> str:
         for step in LOCAL_STEPS:
-            if mix == "local":
-                user_id = await workflow.execute_local_activity(
-                    step,
-                    user_id,
-                    result_type=str,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=RETRY,
-                    local_retry_threshold=LOCAL_RETRY_THRESHOLD,
-                )
-            else:
-                user_id = await workflow.execute_activity(
-                    step,
-                    user_id,
-                    result_type=str,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=RETRY,
-                )
+            user_id = await _step(step, user_id, local=mix == "local")
         for step in REGULAR_STEPS:
-            user_id = await workflow.execute_activity(
-                step,
-                user_id,
-                result_type=str,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RETRY,
-            )
+            user_id = await _step(step, user_id, local=False)
         return user_id
+
+
+async def _step(name: str, user_id: str, *, local: bool) -> str:
+    """One activity with the real path's timeout and retry policy, local or regular."""
+    result: str
+    if local:
+        result = await workflow.execute_local_activity(
+            name,
+            user_id,
+            result_type=str,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RETRY,
+            local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+        )
+    else:
+        result = await workflow.execute_activity(
+            name,
+            user_id,
+            result_type=str,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RETRY,
+        )
+    return result
 
 
 def bare_worker(client: Client, task_queue: str, executor: ThreadPoolExecutor) -> Worker:

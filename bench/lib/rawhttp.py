@@ -46,6 +46,13 @@ class Run:
             self.statuses[status] = self.statuses.get(status, 0) + n
         self.ended += other.ended - other.started
 
+    def record(self, status: int, ids: list[str]) -> None:
+        """Count a response; a 202 means its readings were accepted (durably in the stream)."""
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+        if status == 202:
+            self.accepted_ids.extend(ids)
+            self.readings += len(ids)
+
     @property
     def requests(self) -> int:
         return len(self.latencies)
@@ -99,10 +106,7 @@ async def load(
                 writer.write(request)
                 status, _payload = await _response(reader)
                 run.latencies.append(time.perf_counter() - t0)
-                run.statuses[status] = run.statuses.get(status, 0) + 1
-                if status == 202:
-                    run.accepted_ids.extend(ids)
-                    run.readings += len(ids)
+                run.record(status, ids)
         finally:
             writer.close()
 
@@ -146,10 +150,7 @@ async def open_load(
                 if loop.time() - tick > 0.025:
                     second = int(tick - run.started)
                     run.slow_by_second[second] = run.slow_by_second.get(second, 0) + 1
-                run.statuses[status] = run.statuses.get(status, 0) + 1
-                if status == 202:
-                    run.accepted_ids.extend(ids)
-                    run.readings += len(ids)
+                run.record(status, ids)
         finally:
             writer.close()
 
