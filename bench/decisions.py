@@ -122,9 +122,8 @@ async def run(opts: Options, stack: Stack) -> int:
 
     engine = make_engine(database_url)
     stack.cleanups.append(engine.dispose)
-    open_n = max(1, round(opts.rate * opts.duration))
     closed_n = round(CLOSED_LOOP_MAX_RATE * opts.closed_duration)
-    users = create_users(engine, WARMUP + open_n + closed_n)
+    users = create_users(engine, WARMUP + open_n(opts) + closed_n)
     tokens = [create_access_token(u, Role.CUSTOMER, settings) for u in users]
 
     client = await connect(settings)
@@ -194,11 +193,10 @@ async def measure(
             wid = f"bench-bare-{mix}-{uuid.uuid4()}"
             try:
                 await client.execute_workflow(
-                    bare.WORKFLOW_NAME,
+                    bare.BareWorkflow.run,
                     args=[str(uuid.uuid4()), mix],
                     id=wid,
                     task_queue=bare_queue,
-                    result_type=str,
                     execution_timeout=timedelta(seconds=REQUEST_TIMEOUT),
                 )
             except Exception as exc:
