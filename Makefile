@@ -31,9 +31,9 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 bench: $(STAMP) ## benchmarks print their figures; they are never part of `make test`
-	$(BIN)/python bench/decisions.py
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/signals.py
+	$(BIN)/python -m bench.decisions
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.signals
 
 clean:
 	rm -rf $(VENV) .ecs .pytest_cache .mypy_cache .ruff_cache

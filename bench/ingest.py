@@ -1,14 +1,15 @@
 """End-to-end ingest benchmark: HTTP → Redis stream → consumers → database, on loopback.
 
-    python bench/ingest.py                                   # PostgreSQL (throwaway) + local Redis
-    python bench/ingest.py --seconds 10 --consumers 2 --open-fractions 0.25,0.5
-    python bench/ingest.py --database-url postgresql://... --redis-url redis://...
-    python bench/ingest.py --api-url http://127.0.0.1:8000   # a running API (same secrets)
+    python -m bench.ingest                                   # PostgreSQL (throwaway) + local Redis
+    python -m bench.ingest --seconds 10 --consumers 2 --open-fractions 0.25,0.5
+    python -m bench.ingest --database-url postgresql://... --redis-url redis://...
+    python -m bench.ingest --api-url http://127.0.0.1:8000   # a running API (same secrets)
 
 Database: ``--database-url``, else a throwaway PostgreSQL database on 127.0.0.1:5432 (created,
 migrated, dropped at the end), else SQLite in a temp dir. Redis: ``--redis-url``, else
-``ECS_REDIS_URL`` / 127.0.0.1:6379, on a private stream and group (deleted at the end). It starts
-a bare FastAPI app, the API and ``--consumers`` stream consumers, and prints:
+``ECS_REDIS_URL`` / 127.0.0.1:6379, else the bundled redis-server, on a private stream and group
+(deleted at the end). It starts a bare FastAPI app, the API and ``--consumers`` stream consumers,
+and prints:
 
 * bare FastAPI POST endpoint: requests/s (the ceiling of this machine and HTTP stack);
 * ``POST /v1/emotions`` with one reading per request, closed loop at saturation (``--connections``
@@ -25,58 +26,49 @@ a bare FastAPI app, the API and ``--consumers`` stream consumers, and prints:
   more readings than there are rows), over every phase;
 * wire encoding: one XADD per reading vs one entry per request, producer and consumer cost.
 
-The load generator is a minimal keep-alive HTTP/1.1 client on raw asyncio streams under uvloop:
-an httpx client would saturate a core long before the server does. wrk (C) would leave more CPU
-to the servers, but it has no open-loop mode (wrk2 is not installed) and its closed loop cannot
-alternate with the bare rounds inside one run; the generator shares the machine with the API,
-the consumers, PostgreSQL and Redis, so absolute figures are a floor and the ratio is the
-comparable number.
+The load generator is ``bench.lib.rawhttp`` (raw asyncio HTTP/1.1 under uvloop; its docstring
+says why not httpx or wrk).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import os
+import functools
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
+import redis
 import redis.asyncio as aioredis
 import uvloop
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, select
 
-ROOT = Path(__file__).resolve().parents[1]
-for _path in (ROOT, ROOT / "bench"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-from _machine import busy, describe, load_average, markdown_line, text_block  # noqa: E402
-from decisions import Stack  # noqa: E402
-from decisions import setup_database as setup_throwaway_database  # noqa: E402
-
-from api.security import create_access_token  # noqa: E402
-from ecs.db.engine import make_engine  # noqa: E402
-from ecs.db.tables import EmotionDaily, EmotionEvent, User  # noqa: E402
-from ecs.domain.status import Role  # noqa: E402
-from ecs.settings import Settings, get_settings  # noqa: E402
-from ecs.stream.consumer import StreamConsumer  # noqa: E402
-from ecs.stream.messages import StreamReading  # noqa: E402
-from ecs.stream.producer import publish  # noqa: E402
+from api.security import create_access_token
+from bench.lib.machine import busy, describe, load_average, markdown_line, text_block
+from bench.lib.rawhttp import Run, load, open_load, wait_http
+from bench.lib.services import child_env, create_users, setup_database, setup_redis
+from bench.lib.stack import Stack, free_port, run_bench
+from bench.lib.stats import pct_ms, verdict
+from ecs.db.engine import make_engine
+from ecs.db.tables import EmotionDaily, EmotionEvent
+from ecs.domain.status import Role
+from ecs.settings import Settings, get_settings
+from ecs.stream.consumer import StreamConsumer
+from ecs.stream.deadletters import dead_letter_stream
+from ecs.stream.messages import StreamReading
+from ecs.stream.producer import publish
 
 EVENTS = EmotionEvent.__table__  # type: ignore[attr-defined]
 DAILY = EmotionDaily.__table__  # type: ignore[attr-defined]
-USERS = User.__table__  # type: ignore[attr-defined]
+UVICORN_FLAGS = ["--log-level", "warning", "--no-access-log", "--loop", "uvloop",
+                 "--http", "httptools"]  # fmt: skip
 
 BARE_APP = """
 import orjson
@@ -92,166 +84,6 @@ async def bare(request: Request) -> Response:
 """
 
 
-# ------------------------------------------------------------------------------ load generator
-@dataclass
-class Run:
-    latencies: list[float] = field(default_factory=list)
-    statuses: dict[int, int] = field(default_factory=dict)
-    # Open loop only: how late each request left the generator after its scheduled tick (a
-    # saturated generator, or all connections busy, shows here; latencies include it).
-    send_lag: list[float] = field(default_factory=list)
-    # Open loop only: the generator's own event-loop stalls (a 1 ms timer's oversleep), to tell
-    # a stalled load generator from a stalled server.
-    loop_stalls: list[float] = field(default_factory=list)
-    # Open loop only: requests slower than 25 ms, counted per second of the phase.
-    slow_by_second: dict[int, int] = field(default_factory=dict)
-    accepted_ids: list[str] = field(default_factory=list)
-    readings: int = 0
-    started: float = 0.0
-    ended: float = 0.0
-
-    def merge(self, other: Run) -> None:
-        """Accumulate a round: busy time adds up, so rates stay requests / busy seconds."""
-        self.latencies += other.latencies
-        self.accepted_ids += other.accepted_ids
-        self.readings += other.readings
-        for status, n in other.statuses.items():
-            self.statuses[status] = self.statuses.get(status, 0) + n
-        self.ended += other.ended - other.started
-
-    @property
-    def requests(self) -> int:
-        return len(self.latencies)
-
-    def rps(self) -> float:
-        return self.requests / max(self.ended - self.started, 1e-9)
-
-    def pct(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
-
-
-async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head[9:12])
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        if line[:15].lower() == b"content-length:":
-            length = int(line[15:])
-    return status, await reader.readexactly(length)
-
-
-async def load(
-    url: str,
-    path: str,
-    make_body: Callable[[int], tuple[bytes, dict[str, str], list[str]]],
-    *,
-    seconds: float,
-    connections: int,
-) -> Run:
-    """``connections`` keep-alive connections, each sending back to back for ``seconds``."""
-    host, _, port = url.removeprefix("http://").partition(":")
-    run = Run()
-    deadline = time.monotonic() + seconds
-
-    async def worker(n: int) -> None:
-        reader, writer = await asyncio.open_connection(host, int(port))
-        i = n
-        try:
-            while time.monotonic() < deadline:
-                body, headers, ids = make_body(i)
-                i += connections
-                head = [f"POST {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
-                head += ["Content-Type: application/json"] + [
-                    f"{k}: {v}" for k, v in headers.items()
-                ]
-                request = ("\r\n".join(head) + "\r\n\r\n").encode() + body
-                t0 = time.perf_counter()
-                writer.write(request)
-                status, _payload = await _response(reader)
-                run.latencies.append(time.perf_counter() - t0)
-                run.statuses[status] = run.statuses.get(status, 0) + 1
-                if status == 202:
-                    run.accepted_ids.extend(ids)
-                    run.readings += len(ids)
-        finally:
-            writer.close()
-
-    run.started = time.monotonic()
-    await asyncio.gather(*(worker(n) for n in range(connections)))
-    run.ended = time.monotonic()
-    return run
-
-
-async def open_load(
-    url: str,
-    path: str,
-    make_body: Callable[[int], tuple[bytes, dict[str, str], list[str]]],
-    *,
-    rate: float,
-    seconds: float,
-    connections: int,
-) -> Run:
-    """Open loop: requests on a fixed schedule of ``rate``/s, whatever the responses do.
-
-    Ticks go into a queue served by ``connections`` keep-alive connections; latency runs from
-    the *scheduled* tick to the response, so time spent waiting for a free connection (the
-    server falling behind) counts, as it would for a phone.
-    """
-    host, _, port = url.removeprefix("http://").partition(":")
-    loop = asyncio.get_running_loop()
-    run = Run()
-    queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
-    count = max(1, round(rate * seconds))
-
-    async def worker() -> None:
-        reader, writer = await asyncio.open_connection(host, int(port))
-        try:
-            while (item := await queue.get()) is not None:
-                i, tick = item
-                body, headers, ids = make_body(i)
-                head = [f"POST {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(body)}"]
-                head += ["Content-Type: application/json"] + [
-                    f"{k}: {v}" for k, v in headers.items()
-                ]
-                run.send_lag.append(loop.time() - tick)
-                writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-                status, _payload = await _response(reader)
-                run.latencies.append(loop.time() - tick)
-                if loop.time() - tick > 0.025:
-                    second = int(tick - run.started)
-                    run.slow_by_second[second] = run.slow_by_second.get(second, 0) + 1
-                run.statuses[status] = run.statuses.get(status, 0) + 1
-                if status == 202:
-                    run.accepted_ids.extend(ids)
-                    run.readings += len(ids)
-        finally:
-            writer.close()
-
-    async def watchdog() -> None:
-        while True:
-            t = loop.time()
-            await asyncio.sleep(0.001)
-            run.loop_stalls.append(loop.time() - t - 0.001)
-
-    workers = [asyncio.create_task(worker()) for _ in range(connections)]
-    await asyncio.sleep(0.2)  # connections open before the first tick
-    dog = asyncio.create_task(watchdog())
-    run.started = start = loop.time()
-    for i in range(count):
-        tick = start + i / rate
-        delay = tick - loop.time()
-        if delay > 0.0005:
-            await asyncio.sleep(delay)
-        queue.put_nowait((i, tick))
-    for _ in workers:
-        queue.put_nowait(None)
-    await asyncio.gather(*workers)
-    run.ended = loop.time()
-    dog.cancel()
-    return run
-
-
 # ------------------------------------------------------------------------------------ helpers
 def reading_json(user_id: uuid.UUID | None, n: int) -> tuple[dict[str, Any], str]:
     event_id = str(uuid.uuid4())
@@ -265,27 +97,6 @@ def reading_json(user_id: uuid.UUID | None, n: int) -> tuple[dict[str, Any], str
     if user_id is not None:
         item["user_id"] = str(user_id)
     return item, event_id
-
-
-def make_users(engine: Engine, n: int) -> list[uuid.UUID]:
-    ids = [uuid.uuid4() for _ in range(n)]
-    now = datetime.now(UTC)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(USERS),
-            [
-                {
-                    "id": u,
-                    "email": f"bench-{u.hex}@bench.test",
-                    "password_hash": "x",
-                    "role": "customer",
-                    "consent_emotion_processing": True,
-                    "created_at": now,
-                }
-                for u in ids
-            ],
-        )
-    return ids
 
 
 def committed(engine: Engine, users: list[uuid.UUID]) -> tuple[set[str], int]:
@@ -316,31 +127,6 @@ async def wait_committed(engine: Engine, users: list[uuid.UUID], n: int, timeout
             return time.monotonic()
         await asyncio.sleep(0.05)
     return float("nan")
-
-
-def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
-
-
-async def wait_http(url: str, timeout: float = 20) -> None:
-    host, _, port = url.removeprefix("http://").partition(":")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            _r, writer = await asyncio.open_connection(host, int(port))
-            writer.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} did not start")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -------------------------------------------------------------------------------- encoding
@@ -377,264 +163,228 @@ async def compare_encoding(settings: Settings, engine: Engine, users: list[uuid.
     await client.aclose()
 
 
-# ------------------------------------------------------------------------------------- main
-async def main(args: argparse.Namespace, stack: Stack) -> None:
+# ------------------------------------------------------------------------------------- run
+@dataclass
+class Target:
+    """What the phases load and check: the two servers, the bench users, the consumers."""
+
+    api_url: str
+    bare_url: str
+    engine: Engine
+    users: list[uuid.UUID]
+    tokens: list[str]
+    consumers: list[subprocess.Popen[bytes]]
+    batch: int
+
+    def pause_consumers(self) -> None:
+        for proc in self.consumers:
+            proc.send_signal(signal.SIGSTOP)
+
+    def resume_consumers(self) -> None:
+        for proc in self.consumers:
+            proc.send_signal(signal.SIGCONT)
+
+    def bare_body(self, n: int) -> tuple[bytes, dict[str, str], list[str]]:
+        item, event_id = reading_json(None, n)
+        return orjson.dumps(item), {}, [event_id]
+
+    def single_body(self, n: int) -> tuple[bytes, dict[str, str], list[str]]:
+        item, event_id = reading_json(None, n)
+        return orjson.dumps(item), {"Authorization": self.tokens[n % len(self.tokens)]}, [event_id]
+
+    def batch_body(self, n: int) -> tuple[bytes, dict[str, str], list[str]]:
+        items = [reading_json(None, n * self.batch + k) for k in range(self.batch)]
+        body = orjson.dumps({"readings": [i for i, _e in items]})
+        return body, {"Authorization": self.tokens[n % len(self.tokens)]}, [e for _i, e in items]
+
+
+def start_services(args: argparse.Namespace, stack: Stack, settings: Settings) -> tuple[str, str]:
+    """The bare app, the API (unless ``--api-url``) and the consumers; (bare URL, API URL)."""
+    env = child_env(settings, ECS_LOG_LEVEL=args.log_level)
+    py = sys.executable
+    bare_port = free_port()
+    (stack.tmp / "bare_app.py").write_text(BARE_APP)
+    stack.spawn("bare", [py, "-m", "uvicorn", "--app-dir", str(stack.tmp), "bare_app:app",
+                         "--port", str(bare_port), *UVICORN_FLAGS], env)  # fmt: skip
+    api_url = args.api_url
+    if api_url is None:
+        port = free_port()
+        api_url = f"http://127.0.0.1:{port}"
+        stack.spawn("api", [py, "-m", "uvicorn", "api.main:create_app", "--factory",
+                            "--port", str(port), *UVICORN_FLAGS], env)  # fmt: skip
+    for i in range(args.consumers):
+        stack.spawn(f"stream-{i}", [py, "-m", "ecs", "stream", "--name", f"bench-{i}"], env)
+    return f"http://127.0.0.1:{bare_port}", api_url
+
+
+async def run(args: argparse.Namespace, stack: Stack) -> int:
     load_before = load_average()
     if busy():
         print(f"warning: the machine is busy before the run (load {load_before})")
-    # --database-url, else a throwaway PostgreSQL database (dropped at the end), else SQLite.
-    database_url, database_desc = setup_throwaway_database(stack, args.database_url)
+    database_url, database_desc = setup_database(stack, args.database_url)
+    user_settings = get_settings()
+    redis_url, redis_desc = setup_redis(stack, args.redis_url or user_settings.redis_url or None)
     stream = f"emotions-bench-{uuid.uuid4().hex[:8]}"
-    settings = get_settings().model_copy(
-        update={"stream_name": stream, "stream_group": "bench", "database_url": database_url}
-    )
-    if args.redis_url:
-        settings = settings.model_copy(update={"redis_url": args.redis_url})
-    engine = make_engine(settings.effective_database_url)
-    env = {
-        **os.environ,
-        "ECS_STREAM_NAME": stream,
-        "ECS_STREAM_GROUP": "bench",
-        "ECS_LOG_LEVEL": args.log_level,
-        "ECS_DATABASE_URL": settings.effective_database_url,
-        "ECS_REDIS_URL": settings.effective_redis_url,
-        "ECS_JWT_SECRET": settings.jwt_secret.get_secret_value(),
-    }
-    procs: list[subprocess.Popen[bytes]] = []
-    py = sys.executable
+    settings = user_settings.model_copy(
+        update={"stream_name": stream, "stream_group": "bench", "database_url": database_url,
+                "redis_url": redis_url}
+    )  # fmt: skip
+    engine = make_engine(database_url)
+    stack.cleanups.append(engine.dispose)
+    stack.cleanups.append(functools.partial(delete_stream, redis_url, stream))
     print(
-        f"database: {database_desc}  redis: {settings.effective_redis_url}  stream: {stream}  "
+        f"database: {database_desc}  redis: {redis_desc}  stream: {stream}  "
         f"consumers: {args.consumers}  load generator: asyncio + uvloop, raw HTTP/1.1",
         flush=True,
     )
+    bare_url, api_url = start_services(args, stack, settings)
+    await wait_http(bare_url)
+    await wait_http(api_url)
+    users = create_users(engine, args.users)
+    tokens = [f"Bearer {create_access_token(u, Role.CUSTOMER, settings)}" for u in users]
+    consumers = [p for name, p in stack.processes if name.startswith("stream-")]
+    t = Target(api_url, bare_url, engine, users, tokens, consumers, args.batch)
+
+    # Warm-up: consent cache, connection pools, JIT-less but cold imports.
+    warm = await load(api_url, "/v1/emotions", t.single_body, seconds=1, connections=8)
+    await load(bare_url, "/bare", t.bare_body, seconds=1, connections=8)
+    await wait_committed(engine, users, 1, 10)
+    load_during = load_average()
+    bare, single, single_e2e = await saturation(args, t)
+    moderate = await open_phases(args, t, single.rps())
+    batched, e2e = await batched_phase(args, t)
+    load_after = load_average()
+
+    stored, aggregated = committed(engine, users)
+    runs = [warm, single, batched, *(r for _f, _m, r in moderate)]
+    sent = {event_id for r in runs for event_id in r.accepted_ids}
+    accepted = sum(r.readings for r in runs)
+    lost = len(sent - stored)
+    extra_agg = aggregated - len(stored)
+    ratio = single.rps() / max(bare.rps(), 1e-9)
+    print_results(args, bare, single, single_e2e, ratio, moderate, batched, e2e)
+    print(
+        f"\naccepted readings {accepted:,} ({len(sent):,} distinct ids)  committed "
+        f"{len(stored):,}  lost {lost}  duplicated (aggregates - rows) {extra_agg}"
+    )
+    if args.encoding:
+        await compare_encoding(settings, engine, users)
+    facts = describe(
+        load=f"{load_before} before, {load_during} at the first load phase, {load_after} after",
+        database=database_desc,
+        redis=redis_desc,
+        consumers=f"{args.consumers} x `python -m ecs stream` (paused during the closed loop)",
+    )
+    print("\nmachine:\n" + text_block(facts))
+    print(_summary(args, bare, single, ratio, moderate, e2e, lost, extra_agg))
+    print("\n" + markdown_line(facts))
+    return 0
+
+
+def delete_stream(redis_url: str, stream: str) -> None:
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
     try:
-        bare_port = free_port()
-        bare_file = Path(f"/tmp/ecs_bench_bare_{bare_port}.py")
-        await asyncio.to_thread(bare_file.write_text, BARE_APP)
-        bare_url = f"http://127.0.0.1:{bare_port}"
-        uvicorn_flags = [
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-        ]
-        procs.append(
-            spawn(
-                [
-                    py,
-                    "-m",
-                    "uvicorn",
-                    "--app-dir",
-                    "/tmp",
-                    f"{bare_file.stem}:app",
-                    "--port",
-                    str(bare_port),
-                    *uvicorn_flags,
-                ],
-                env,
-            )
-        )
-        api_url = args.api_url
-        if api_url is None:
-            port = free_port()
-            api_url = f"http://127.0.0.1:{port}"
-            procs.append(
-                spawn(
-                    [
-                        py,
-                        "-m",
-                        "uvicorn",
-                        "api.main:create_app",
-                        "--factory",
-                        "--port",
-                        str(port),
-                        *uvicorn_flags,
-                    ],
-                    env,
-                )
-            )
-        for i in range(args.consumers):
-            procs.append(spawn([py, "-m", "ecs", "stream", "--name", f"bench-{i}"], env))
-        await wait_http(f"http://127.0.0.1:{bare_port}")
-        await wait_http(api_url)
-        bare_file.unlink(missing_ok=True)
-        users = make_users(engine, args.users)
-        tokens = [f"Bearer {create_access_token(u, Role.CUSTOMER, settings)}" for u in users]
-
-        def bare_body(n: int) -> tuple[bytes, dict[str, str], list[str]]:
-            item, event_id = reading_json(None, n)
-            return orjson.dumps(item), {}, [event_id]
-
-        def single_body(n: int) -> tuple[bytes, dict[str, str], list[str]]:
-            item, event_id = reading_json(None, n)
-            return orjson.dumps(item), {"Authorization": tokens[n % len(tokens)]}, [event_id]
-
-        def batch_body(n: int) -> tuple[bytes, dict[str, str], list[str]]:
-            items = [reading_json(None, n * args.batch + k) for k in range(args.batch)]
-            body = orjson.dumps({"readings": [i for i, _e in items]})
-            return body, {"Authorization": tokens[n % len(tokens)]}, [e for _i, e in items]
-
-        # Warm-up: consent cache, connection pools, JIT-less but cold imports.
-        warm = await load(api_url, "/v1/emotions", single_body, seconds=1, connections=8)
-        await load(f"http://127.0.0.1:{bare_port}", "/bare", bare_body, seconds=1, connections=8)
-        await wait_committed(engine, users, 1, 10)
-        baseline = count_committed(engine, users)
-
-        # 1. Saturation, closed loop. Alternate bare and ECS rounds so background noise hits both
-        # alike. The consumers are paused (SIGSTOP) meanwhile: on a small machine they would
-        # compete with the API for the same cores, and the ratio is about the endpoint. They
-        # drain the backlog afterwards.
-        consumers = procs[-args.consumers :] if args.consumers else []
-        for proc in consumers:
-            proc.send_signal(signal.SIGSTOP)
-        bare, single = Run(), Run()
-        single_first = 0.0
-        per_round = args.seconds / args.rounds
-        load_during = load_average()
-        for _round in range(args.rounds):
-            b = await load(
-                bare_url, "/bare", bare_body, seconds=per_round, connections=args.connections
-            )
-            e = await load(
-                api_url,
-                "/v1/emotions",
-                single_body,
-                seconds=per_round,
-                connections=args.connections,
-            )
-            single_first = single_first or e.started
-            bare.merge(b)
-            single.merge(e)
-        for proc in consumers:
-            proc.send_signal(signal.SIGCONT)
-        single_done = await wait_committed(
-            engine, users, baseline + single.readings, args.drain_timeout
-        )
-
-        # 2. Moderate load, open loop: the ack latency of the endpoint itself, not the queue in
-        # front of a saturated server. Each fraction twice: consumers paused (the endpoint alone,
-        # as in the closed loop) and consumers running (as in production: they share the cores).
-        moderate: list[tuple[float, str, Run]] = []
-        for fraction in args.open_fractions:
-            for mode in ("paused", "running"):
-                rate = fraction * single.rps()
-                before = count_committed(engine, users)
-                if mode == "paused":
-                    for proc in consumers:
-                        proc.send_signal(signal.SIGSTOP)
-                run = await open_load(
-                    api_url,
-                    "/v1/emotions",
-                    single_body,
-                    rate=rate,
-                    seconds=args.open_seconds,
-                    connections=args.open_connections,
-                )
-                for proc in consumers:
-                    proc.send_signal(signal.SIGCONT)
-                moderate.append((fraction, mode, run))
-                await wait_committed(engine, users, before + run.readings, args.drain_timeout)
-
-        # 3. Batched: readings/s from the first POST until every row is committed.
-        mid = count_committed(engine, users)
-        batched = await load(
-            api_url,
-            "/v1/emotions",
-            batch_body,
-            seconds=args.seconds,
-            connections=max(2, args.connections // 8),
-        )
-        batch_done = await wait_committed(engine, users, mid + batched.readings, args.drain_timeout)
-        load_after = load_average()
-
-        stored, aggregated = committed(engine, users)
-        sent = set(warm.accepted_ids) | set(single.accepted_ids) | set(batched.accepted_ids)
-        for _fraction, _mode, run in moderate:
-            sent |= set(run.accepted_ids)
-        accepted = (
-            warm.readings
-            + single.readings
-            + batched.readings
-            + sum(r.readings for _f, _m, r in moderate)
-        )
-        lost = len(sent - stored)
-        extra_agg = aggregated - len(stored)
-        ratio = single.rps() / max(bare.rps(), 1e-9)
-
-        print(
-            f"\nbare FastAPI POST          {bare.rps():>9,.0f} req/s   p50 {bare.pct(0.5):6.1f} ms"
-            f"   p99 {bare.pct(0.99):6.1f} ms   statuses {bare.statuses}"
-        )
-        print(
-            f"POST /v1/emotions (single) {single.rps():>9,.0f} req/s   "
-            f"p50 {single.pct(0.5):6.1f} ms"
-            f"   p99 {single.pct(0.99):6.1f} ms   statuses {single.statuses}"
-            f"   (closed loop, {args.connections} connections: saturation)"
-        )
-        print(f"  ratio to bare            {ratio:9.2f}")
-        print(
-            f"  end to end (committed)   {single.readings / (single_done - single_first):>9,.0f}"
-            " readings/s (first POST to all committed; includes the bare rounds and the drain)"
-        )
-        for fraction, mode, run in moderate:
-            print(
-                f"POST /v1/emotions (single, open loop at {fraction:.0%} of max = "
-                f"{fraction * single.rps():,.0f}/s offered, {run.rps():,.0f}/s achieved, "
-                f"consumers {mode}): p50 {run.pct(0.5):.1f}  p99 {run.pct(0.99):.1f}  "
-                f"max {run.pct(1.0):.1f} ms  send lag p99 {_pct(run.send_lag, 0.99):.1f} ms  "
-                f"generator loop stall p99/max {_pct(run.loop_stalls, 0.99):.1f}/"
-                f"{_pct(run.loop_stalls, 1.0):.1f} ms  "
-                f"statuses {run.statuses}"
-            )
-            print(
-                "    requests > 25 ms by second of the phase:",
-                dict(sorted(run.slow_by_second.items())),
-            )
-        batch_rate = batched.readings / (batched.ended - batched.started)
-        e2e = batched.readings / (batch_done - batched.started)
-        print(
-            f"POST /v1/emotions (batch of {args.batch}) {batched.rps():,.0f} req/s = "
-            f"{batch_rate:,.0f} readings/s accepted, p99 ack {batched.pct(0.99):.1f} ms"
-        )
-        print(f"  end to end (first POST → all committed) {e2e:>9,.0f} readings/s")
-        print(
-            f"\naccepted readings {accepted:,} ({len(sent):,} distinct ids)  committed "
-            f"{len(stored):,}  lost {lost}  duplicated (aggregates - rows) {extra_agg}"
-        )
-        if args.encoding:
-            await compare_encoding(settings, engine, users)
-
-        facts = describe(
-            load=f"{load_before} before, {load_during} at the first load phase, {load_after} after",
-            database=database_desc,
-            redis=settings.effective_redis_url,
-            consumers=f"{args.consumers} x `python -m ecs stream` (paused during the closed loop)",
-        )
-        print("\nmachine:\n" + text_block(facts))
-        print(_summary(args, bare, single, ratio, moderate, e2e, lost, extra_agg))
-        print("\n" + markdown_line(facts))
+        client.delete(stream, dead_letter_stream(stream))
     finally:
-        for proc in procs:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGCONT)  # a stopped process cannot act on SIGTERM
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        client = aioredis.Redis.from_url(settings.effective_redis_url)
-        await client.delete(stream, f"{stream}:dead")
-        await client.aclose()
-        engine.dispose()
+        client.close()
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
+async def saturation(args: argparse.Namespace, t: Target) -> tuple[Run, Run, float]:
+    """Closed loop, bare and ECS rounds alternating so background noise hits both alike; the
+    consumers paused meanwhile (on a small machine they would compete with the API for the same
+    cores, and the ratio is about the endpoint), then drained. Also returns the single-reading
+    end-to-end rate (first POST to all committed, bare rounds and drain included)."""
+    baseline = count_committed(t.engine, t.users)
+    t.pause_consumers()
+    bare, single = Run(), Run()
+    first = 0.0
+    per_round = args.seconds / args.rounds
+    for _round in range(args.rounds):
+        b = await load(t.bare_url, "/bare", t.bare_body, seconds=per_round,
+                       connections=args.connections)  # fmt: skip
+        e = await load(t.api_url, "/v1/emotions", t.single_body, seconds=per_round,
+                       connections=args.connections)  # fmt: skip
+        first = first or e.started
+        bare.merge(b)
+        single.merge(e)
+    t.resume_consumers()
+    done = await wait_committed(t.engine, t.users, baseline + single.readings, args.drain_timeout)
+    return bare, single, single.readings / (done - first)
+
+
+async def open_phases(
+    args: argparse.Namespace, t: Target, max_rps: float
+) -> list[tuple[float, str, Run]]:
+    """Moderate load, open loop: the ack latency of the endpoint itself, not the queue in front
+    of a saturated server. Each fraction twice: consumers paused (the endpoint alone) and
+    running (as in production: they share the cores)."""
+    moderate: list[tuple[float, str, Run]] = []
+    for fraction in args.open_fractions:
+        for mode in ("paused", "running"):
+            before = count_committed(t.engine, t.users)
+            if mode == "paused":
+                t.pause_consumers()
+            run = await open_load(t.api_url, "/v1/emotions", t.single_body,
+                                  rate=fraction * max_rps, seconds=args.open_seconds,
+                                  connections=args.open_connections)  # fmt: skip
+            t.resume_consumers()
+            moderate.append((fraction, mode, run))
+            await wait_committed(t.engine, t.users, before + run.readings, args.drain_timeout)
+    return moderate
+
+
+async def batched_phase(args: argparse.Namespace, t: Target) -> tuple[Run, float]:
+    """Batched requests: (the run, readings/s from the first POST until every row is committed)."""
+    before = count_committed(t.engine, t.users)
+    batched = await load(t.api_url, "/v1/emotions", t.batch_body, seconds=args.seconds,
+                         connections=max(2, args.connections // 8))  # fmt: skip
+    done = await wait_committed(t.engine, t.users, before + batched.readings, args.drain_timeout)
+    return batched, batched.readings / (done - batched.started)
+
+
+def print_results(
+    args: argparse.Namespace,
+    bare: Run,
+    single: Run,
+    single_e2e: float,
+    ratio: float,
+    moderate: list[tuple[float, str, Run]],
+    batched: Run,
+    e2e: float,
+) -> None:
+    print(
+        f"\nbare FastAPI POST          {bare.rps():>9,.0f} req/s   p50 {bare.pct(0.5):6.1f} ms"
+        f"   p99 {bare.pct(0.99):6.1f} ms   statuses {bare.statuses}"
+    )
+    print(
+        f"POST /v1/emotions (single) {single.rps():>9,.0f} req/s   p50 {single.pct(0.5):6.1f} ms"
+        f"   p99 {single.pct(0.99):6.1f} ms   statuses {single.statuses}"
+        f"   (closed loop, {args.connections} connections: saturation)"
+    )
+    print(f"  ratio to bare            {ratio:9.2f}")
+    print(
+        f"  end to end (committed)   {single_e2e:>9,.0f}"
+        " readings/s (first POST to all committed; includes the bare rounds and the drain)"
+    )
+    for fraction, mode, run in moderate:
+        print(
+            f"POST /v1/emotions (single, open loop at {fraction:.0%} of max = "
+            f"{fraction * single.rps():,.0f}/s offered, {run.rps():,.0f}/s achieved, "
+            f"consumers {mode}): p50 {run.pct(0.5):.1f}  p99 {run.pct(0.99):.1f}  "
+            f"max {run.pct(1.0):.1f} ms  send lag p99 {pct_ms(run.send_lag, 0.99, empty=0):.1f} ms"
+            f"  generator loop stall p99/max {pct_ms(run.loop_stalls, 0.99, empty=0):.1f}/"
+            f"{pct_ms(run.loop_stalls, 1.0, empty=0):.1f} ms  statuses {run.statuses}"
+        )
+        print(
+            "    requests > 25 ms by second of the phase:",
+            dict(sorted(run.slow_by_second.items())),
+        )
+    batch_rate = batched.readings / (batched.ended - batched.started)
+    print(
+        f"POST /v1/emotions (batch of {args.batch}) {batched.rps():,.0f} req/s = "
+        f"{batch_rate:,.0f} readings/s accepted, p99 ack {batched.pct(0.99):.1f} ms"
+    )
+    print(f"  end to end (first POST → all committed) {e2e:>9,.0f} readings/s")
 
 
 def _summary(
@@ -647,9 +397,6 @@ def _summary(
     lost: int,
     duplicated: int,
 ) -> str:
-    def verdict(ok: bool) -> str:
-        return "✅" if ok else "❌"
-
     rows = [
         "",
         "| measure | value | target | met |",
@@ -706,19 +453,10 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def run() -> int:
+def main() -> int:
     args = parse_args()
-    with tempfile.TemporaryDirectory(prefix="ecs-bench-ingest-") as tmp:
-        stack = Stack(Path(tmp))
-        try:
-            uvloop.run(main(args, stack))
-        except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
-            return 130
-        finally:
-            stack.close()
-    return 0
+    return run_bench(functools.partial(run, args), prefix="ecs-bench-ingest-", runner=uvloop.run)
 
 
 if __name__ == "__main__":
-    raise SystemExit(run())
+    raise SystemExit(main())

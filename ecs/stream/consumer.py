@@ -12,11 +12,14 @@ Guarantees and how they are kept:
 * **One bad entry cannot stall the stream.** An undecodable entry, one delivered more than
   ``stream_max_deliveries`` times, or a reading the database refuses (e.g. an unknown user) goes to
   ``<stream>:dead`` with its error and original fields, then is acknowledged. A failing batch is
-  retried entry by entry, then reading by reading, so only the culprit is dead-lettered.
+  retried entry by entry, then reading by reading, so only the culprit is dead-lettered
+  (``ecs.stream.isolation``).
 * **Database outages are waited out, not dead-lettered.** Connection-level errors (and deadlocks)
   are retried with back-off, holding the batch; the stream simply backs up in Redis.
-* **Trimming never removes unacknowledged work.** XTRIM MINID is set to the oldest entry any group
-  still needs (its oldest pending entry, else its last-delivered id).
+* **Trimming never removes unacknowledged work** (``ecs.stream.trimming``).
+
+This module is the loop: when to claim, read and trim (timers on an injected ``Clock``, so tests
+drive them), and what a batch goes through between XREADGROUP and XACK.
 """
 
 from __future__ import annotations
@@ -29,36 +32,40 @@ import signal
 import socket
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import Engine
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
+from ecs.clock import Clock, monotonic
 from ecs.db.engine import get_engine
 from ecs.domain.emotions import CoolingOffThresholds
 from ecs.settings import Settings
-from ecs.stream.messages import PoisonEntry, StreamReading, decode_entry, encode_entry
+from ecs.stream.deadletters import dead_letter_stream
+from ecs.stream.isolation import (
+    Entry,
+    dead_letter_and_ack,
+    is_permanent,
+    persist_isolating,
+    triage,
+)
+from ecs.stream.messages import StreamReading
 from ecs.stream.signaller import Signaller
 from ecs.stream.store import PersistResult, persist
+from ecs.stream.trimming import forget_stale_consumers, trim_stream
 from ecs.temporal.client import connect
 
 log = logging.getLogger("ecs.stream")
 
 BLOCK_MS = 1000
 TRIM_INTERVAL_SECONDS = 10.0
-STALE_CONSUMER_MS = 3_600_000
 MAX_BACKOFF_SECONDS = 5.0
 
 
 def default_consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
-
-
-def dead_letter_stream(stream: str) -> str:
-    return f"{stream}:dead"
 
 
 def thresholds_from(settings: Settings) -> CoolingOffThresholds:
@@ -67,48 +74,6 @@ def thresholds_from(settings: Settings) -> CoolingOffThresholds:
         distress_intensity=settings.cooling_off_distress_intensity,
         calm_stress=settings.cooling_off_calm_stress,
     )
-
-
-def is_permanent(exc: BaseException) -> bool:
-    """Errors that retrying the same data cannot fix (constraint or value errors).
-
-    Everything else (lost connection, deadlock, locked SQLite file, even a missing table while a
-    migration is pending) is treated as transient: the batch is held and retried, never
-    dead-lettered, because the data is fine and the database is not.
-    """
-    if isinstance(exc, PoisonEntry | IntegrityError | DataError):
-        return True
-    return isinstance(exc, StatementError) and not isinstance(exc, DBAPIError)
-
-
-@dataclass
-class Entry:
-    id: bytes
-    fields: dict[bytes, bytes] | None  # None: deleted from the stream while pending
-    deliveries: int = 1
-    readings: list[StreamReading] = field(default_factory=list)
-
-
-@dataclass
-class DeadLetter:
-    entry: Entry
-    error: str
-    index: int | None = None  # the reading's position inside the entry, when only it failed
-    reading: StreamReading | None = None
-
-    def fields(self, consumer: str) -> dict[bytes, bytes | str | int]:
-        original: dict[bytes, bytes] = dict(self.entry.fields or {})
-        if self.reading is not None:
-            original = encode_entry([self.reading])
-        out: dict[bytes, bytes | str | int] = dict(original)
-        out[b"dlq_error"] = self.error[:2000]
-        out[b"dlq_source_id"] = self.entry.id
-        out[b"dlq_consumer"] = consumer
-        out[b"dlq_deliveries"] = self.entry.deliveries
-        out[b"dlq_at"] = str(time.time())
-        if self.index is not None:
-            out[b"dlq_index"] = self.index
-        return out
 
 
 @dataclass
@@ -134,6 +99,7 @@ class StreamConsumer:
         claim_interval: float | None = None,
         trim_interval: float = TRIM_INTERVAL_SECONDS,
         block_ms: int = BLOCK_MS,
+        clock: Clock = monotonic,
     ) -> None:
         self.settings = settings
         self.redis = redis
@@ -151,9 +117,10 @@ class StreamConsumer:
         )
         self.trim_interval = trim_interval
         self.block_ms = block_ms
+        self.clock = clock
         self._claim_cursor = b"0-0"
-        self._next_claim = 0.0
-        self._next_trim = time.monotonic() + trim_interval
+        self._next_claim: float | None = None  # None: never claimed, so due at the first step
+        self._next_trim = clock() + trim_interval
         self._readings_per_entry = 1.0
         self._stop = asyncio.Event()
         self.totals = BatchOutcome()
@@ -224,20 +191,20 @@ class StreamConsumer:
 
     async def step(self) -> BatchOutcome:
         """One iteration: claim abandoned entries when due, else read new ones; trim when due."""
-        now = time.monotonic()
+        now = self.clock()
         outcome = BatchOutcome()
-        if now >= self._next_claim:
+        if self._next_claim is None or now >= self._next_claim:
             outcome = await self.claim_abandoned()
-            if not outcome.entries:
+            if not outcome.entries:  # while claims find work, keep claiming
                 self._next_claim = now + self.claim_interval
         if not outcome.entries:
             outcome = await self.read_new()
-        if time.monotonic() >= self._next_trim:
-            self._next_trim = time.monotonic() + self.trim_interval
+        if self.clock() >= self._next_trim:
+            self._next_trim = self.clock() + self.trim_interval
             try:
                 await trim_stream(self.redis, self.stream)
                 self.trims += 1
-                await self._forget_stale_consumers()
+                await forget_stale_consumers(self.redis, self.stream, self.group, keep=self.name)
             except RedisError as exc:
                 log.warning("trim failed", extra={"error": str(exc)})
         return outcome
@@ -303,29 +270,16 @@ class StreamConsumer:
 
     # ----------------------------------------------------------------------------- processing
     async def process(self, entries: list[Entry]) -> BatchOutcome:
+        """Decode, write (isolating poison), dead-letter, XACK, then offer the signals."""
         started = time.perf_counter()
         outcome = BatchOutcome(entries=len(entries))
-        dead: list[DeadLetter] = []
-        live: list[Entry] = []
-        for entry in entries:
-            if not entry.fields:
-                continue  # deleted while pending: nothing to store, just acknowledge
-            if entry.deliveries > self.settings.stream_max_deliveries:
-                dead.append(
-                    DeadLetter(entry, f"delivered {entry.deliveries} times without success")
-                )
-                continue
-            try:
-                entry.readings = decode_entry(entry.fields)
-                live.append(entry)
-            except PoisonEntry as exc:
-                dead.append(DeadLetter(entry, f"poison: {exc}"))
+        live, dead = triage(entries, self.settings.stream_max_deliveries)
         outcome.readings = sum(len(e.readings) for e in live)
         if live:
             self._readings_per_entry = 0.8 * self._readings_per_entry + 0.2 * (
                 outcome.readings / len(live)
             )
-        persisted = await self._persist_isolating(live, dead)
+        persisted = await persist_isolating(self._persist, live, dead)
         if persisted is None:  # stopping while the database is down: leave it all pending
             return outcome
         ok_readings, results = persisted
@@ -333,7 +287,15 @@ class StreamConsumer:
             outcome.inserted += len(result.inserted)
             outcome.duplicates += result.duplicates
         outcome.dead = len(dead)
-        await self._dead_letter_and_ack(entries, dead)
+        await dead_letter_and_ack(
+            self.redis,
+            stream=self.stream,
+            group=self.group,
+            dead_stream=self.dead_stream,
+            consumer=self.name,
+            entries=entries,
+            dead=dead,
+        )
         outcome.acked = True
         if self.signaller is not None and ok_readings:
             open_workflows: dict[Any, str] = {}
@@ -386,127 +348,10 @@ class StreamConsumer:
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
-    async def _persist_isolating(
-        self, live: list[Entry], dead: list[DeadLetter]
-    ) -> tuple[list[StreamReading], list[PersistResult]] | None:
-        """The whole batch in one transaction; on a permanent error, entry by entry, then reading
-        by reading, so that only the offending readings are dead-lettered."""
-        everything = [r for e in live for r in e.readings]
-        if not everything:
-            return [], []
-        try:
-            result = await self._persist(everything)
-            return None if result is None else (everything, [result])
-        except Exception as exc:
-            log.warning(
-                "batch refused by the database; isolating",
-                extra={"error": f"{type(exc).__name__}: {exc}"[:500], "entries": len(live)},
-            )
-        ok: list[StreamReading] = []
-        results: list[PersistResult] = []
-        for entry in live:
-            try:
-                result = await self._persist(entry.readings)
-                if result is None:
-                    return None
-                ok.extend(entry.readings)
-                results.append(result)
-                continue
-            except Exception as exc:
-                if len(entry.readings) == 1:
-                    dead.append(DeadLetter(entry, _describe(exc)))
-                    continue
-            for index, reading in enumerate(entry.readings):
-                try:
-                    result = await self._persist([reading])
-                    if result is None:
-                        return None
-                    ok.append(reading)
-                    results.append(result)
-                except Exception as exc:
-                    dead.append(DeadLetter(entry, _describe(exc), index=index, reading=reading))
-        return ok, results
-
-    async def _dead_letter_and_ack(self, entries: list[Entry], dead: list[DeadLetter]) -> None:
-        """Dead letters are written before the XACK, in order, so a crash between the two can
-        only duplicate a dead letter, never lose one."""
-        if dead:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for letter in dead:
-                    pipe.xadd(self.dead_stream, letter.fields(self.name))  # type: ignore[arg-type]
-                await pipe.execute()
-            for letter in dead:
-                log.error(
-                    "entry dead-lettered",
-                    extra={
-                        "entry_id": letter.entry.id.decode(),
-                        "index": letter.index,
-                        "error": letter.error[:500],
-                        "dead_stream": self.dead_stream,
-                    },
-                )
-        await self.redis.xack(self.stream, self.group, *[e.id for e in entries])
-
-    async def _forget_stale_consumers(self) -> None:
-        """Consumer names are host-pid, so every restart leaves a name behind; drop those that
-        hold nothing and have been idle for an hour, keeping XINFO readable."""
-        for info in await self.redis.xinfo_consumers(self.stream, self.group):
-            name = info["name"]
-            name = name.decode() if isinstance(name, bytes) else str(name)
-            if name != self.name and info["pending"] == 0 and info["idle"] > STALE_CONSUMER_MS:
-                await self.redis.xgroup_delconsumer(self.stream, self.group, name)
-
 
 def _entries(response: Any) -> list[Entry]:
     """XREADGROUP reply (RESP2): ``[[stream, [(id, fields), ...]]]``; fields None if deleted."""
     return [Entry(eid, fields) for _stream, items in response or [] for eid, fields in items]
-
-
-def _describe(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None)
-    detail = str(orig) if orig is not None else str(exc)
-    return f"{type(exc).__name__}: {detail}".strip()
-
-
-def _parse_id(value: bytes | str) -> tuple[int, int]:
-    text = value.decode() if isinstance(value, bytes) else value
-    ms, _, seq = text.partition("-")
-    return int(ms), int(seq or 0)
-
-
-async def safe_trim_id(redis: aioredis.Redis, stream: str) -> bytes | None:
-    """The lowest id any consumer group still needs, or ``None`` when there is no group.
-
-    For each group: its oldest pending entry if any, otherwise its last-delivered id (everything
-    after it is undelivered). Entries below the minimum over all groups are done everywhere.
-    """
-    groups = await redis.xinfo_groups(stream)
-    if not groups:
-        return None
-    needed: list[tuple[int, int]] = []
-    for group in groups:
-        name = group["name"]
-        last = _parse_id(group["last-delivered-id"])
-        if group["pending"]:
-            summary = await redis.xpending(stream, name)
-            if summary["pending"] and summary["min"] is not None:
-                last = min(last, _parse_id(summary["min"]))
-        needed.append(last)
-    ms, seq = min(needed)
-    return f"{ms}-{seq}".encode()
-
-
-async def trim_stream(redis: aioredis.Redis, stream: str) -> int:
-    """XTRIM MINID below the oldest entry still needed; returns how many entries were removed."""
-    minid = await safe_trim_id(redis, stream)
-    if minid is None or minid == b"0-0":
-        return 0
-    removed = int(await redis.xtrim(stream, minid=minid, approximate=False))
-    if removed:
-        log.info(
-            "stream trimmed", extra={"stream": stream, "minid": minid.decode(), "removed": removed}
-        )
-    return removed
 
 
 async def run_consumer(settings: Settings, consumer_name: str | None = None) -> None:

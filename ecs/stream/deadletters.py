@@ -12,9 +12,12 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from ecs.stream.consumer import dead_letter_stream
-
 DLQ_PREFIX = b"dlq_"
+
+
+def dead_letter_stream(stream: str) -> str:
+    """Where the consumer puts what it cannot store: ``<stream>:dead``."""
+    return f"{stream}:dead"
 
 
 @dataclass(frozen=True)

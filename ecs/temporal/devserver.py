@@ -8,7 +8,8 @@ from pathlib import Path
 
 from ecs.temporal.search import ALL as SEARCH_ATTRIBUTES
 
-# Measured (DESIGN.md): the default history poll rate adds ~45 ms to every workflow task.
+# Measured (docs/design.md, "Facts about the toolchain"): the default history poll rate adds
+# ~45 ms to every workflow task.
 DYNAMIC_CONFIG = (
     "history.transferProcessorMaxPollRPS=2000",
     "system.enableActivityEagerExecution=true",

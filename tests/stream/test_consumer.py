@@ -17,9 +17,11 @@ import redis.asyncio as aioredis
 from sqlalchemy import Engine
 
 from ecs.settings import Settings
-from ecs.stream.consumer import StreamConsumer, dead_letter_stream, trim_stream
+from ecs.stream.consumer import StreamConsumer
+from ecs.stream.deadletters import dead_letter_stream
 from ecs.stream.messages import StreamReading, encode_entry
 from ecs.stream.producer import publish
+from ecs.stream.trimming import trim_stream
 from tests.stream.helpers import (
     assert_daily_matches,
     count_events,
@@ -297,3 +299,63 @@ async def test_readings_of_users_without_consent_are_dropped_not_stored(
     assert sorted(stored_event_ids(engine, consenting)) == sorted(r.event_id for r in kept)
     assert consumer.totals.dead == 0
     assert await redis_client.xlen(dead_letter_stream(s.stream_name)) == 0
+
+
+class FakeClock:
+    """Monotonic time a few seconds after boot (where "never" read as 0.0 would go wrong)."""
+
+    def __init__(self, now: float = 3.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _abandon_one(client: aioredis.Redis, s: Settings, user: uuid.UUID) -> bytes:
+    """An entry read by a consumer that died, idle long enough to be claimed."""
+    entry_id = bytes(await client.xadd(s.stream_name, encode_entry([reading(user)])))
+    await client.xreadgroup(s.stream_group, "dead", {s.stream_name: ">"}, count=1)
+
+    async def idle() -> bool:
+        info = await client.xpending_range(s.stream_name, s.stream_group, entry_id, entry_id, 1)
+        return bool(info) and info[0]["time_since_delivered"] > s.stream_claim_idle_ms
+
+    await async_wait_for(idle, timeout=5, message="the abandoned entry to be idle")
+    return entry_id
+
+
+async def test_claims_run_on_the_injected_clock_and_the_first_is_due_at_once(
+    base_settings: Settings, engine: Engine, redis_client: aioredis.Redis
+) -> None:
+    s = isolated(base_settings, stream_claim_idle_ms=5)
+    users = make_users(engine, 1)
+    clock = FakeClock(3.0)  # 3 s after boot, far less than the claim interval
+    consumer = StreamConsumer(s, redis_client, engine, claim_interval=60, block_ms=50, clock=clock)
+    await consumer.ensure_group()
+
+    await _abandon_one(redis_client, s, users[0])
+    assert (await consumer.step()).entries == 1  # never claimed before: due at once
+    assert (await consumer.step()).entries == 0  # found nothing more: next claim in 60 s
+
+    await _abandon_one(redis_client, s, users[0])
+    assert (await consumer.step()).entries == 0  # 60 s have not passed on the clock
+    clock.now += 60
+    assert (await consumer.step()).entries == 1
+    assert consumer.totals.inserted == 2 and await pending_count(redis_client, s) == 0
+
+
+async def test_trim_passes_run_on_the_injected_clock(
+    base_settings: Settings, engine: Engine, redis_client: aioredis.Redis
+) -> None:
+    s = isolated(base_settings)
+    clock = FakeClock(3.0)
+    consumer = StreamConsumer(s, redis_client, engine, trim_interval=10, block_ms=10, clock=clock)
+    await consumer.ensure_group()
+    await consumer.step()
+    clock.now += 9.9
+    await consumer.step()
+    assert consumer.trims == 0
+    clock.now += 0.1
+    await consumer.step()
+    await consumer.step()
+    assert consumer.trims == 1

@@ -10,8 +10,7 @@ from sqlalchemy import Engine, insert
 
 from ecs.db.tables import User
 from ecs.settings import Settings
-from ecs.stream.consumer import dead_letter_stream
-from ecs.stream.deadletters import list_dead_letters, replay_dead_letters
+from ecs.stream.deadletters import dead_letter_stream, list_dead_letters, replay_dead_letters
 from ecs.stream.producer import publish
 from tests.stream.helpers import isolated, reading, stored_event_ids
 from tests.stream.test_consumer import _zero, pending_count, running
