@@ -77,7 +77,7 @@ async def connect_with_retry(settings: Settings, attempts: int = 60) -> Client:
 
 def main() -> None:
     settings = get_settings()
-    configure_logging("worker", settings.log_level)
+    configure_logging("worker", settings.log_level, settings.log_format)
     asyncio.run(run_worker(settings))
 
 

@@ -15,16 +15,23 @@ from ecs.settings import InsecureConfiguration, Settings, get_settings
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
     from ecs.db.migrate import upgrade
 
-    configure_logging("migrate", settings.log_level)
+    configure_logging("migrate", settings.log_level, settings.log_format)
     upgrade(settings.effective_database_url)
     print(f"database migrated: {settings.effective_database_url.split('@')[-1]}")
     return 0
 
 
 def _api(settings: Settings, args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
     import uvicorn
 
-    configure_logging("api", settings.log_level)
+    configure_logging("api", settings.log_level, settings.log_format)
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker process counts in shared files that /metrics merges: no counts are lost
+        # whichever worker answers the scrape. A fresh directory: stale files would add up.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ecs-metrics-")
     uvicorn.run(
         "api.main:create_app",
         factory=True,
@@ -41,7 +48,7 @@ def _api(settings: Settings, args: argparse.Namespace) -> int:
 def _worker(settings: Settings, _args: argparse.Namespace) -> int:
     from worker import run_worker
 
-    configure_logging("worker", settings.log_level)
+    configure_logging("worker", settings.log_level, settings.log_format)
     asyncio.run(run_worker(settings))
     return 0
 
@@ -49,7 +56,7 @@ def _worker(settings: Settings, _args: argparse.Namespace) -> int:
 def _stream(settings: Settings, args: argparse.Namespace) -> int:
     from ecs.stream.consumer import run_consumer
 
-    configure_logging("stream", settings.log_level)
+    configure_logging("stream", settings.log_level, settings.log_format)
     asyncio.run(run_consumer(settings, consumer_name=args.name))
     return 0
 
@@ -65,7 +72,7 @@ def _model_server(settings: Settings, args: argparse.Namespace) -> int:
 
     from ecs.risk.server import create_app
 
-    configure_logging("model-server", settings.log_level)
+    configure_logging("model-server", settings.log_level, settings.log_format)
     uvicorn.run(create_app(), host=args.host, port=args.port, log_config=None, access_log=False)
     return 0
 
@@ -122,7 +129,7 @@ def _dead_letters(settings: Settings, args: argparse.Namespace) -> int:
 def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     from ecs.simulate import run_simulation
 
-    configure_logging("simulate", settings.log_level)
+    configure_logging("simulate", settings.log_level, settings.log_format)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request drowns the summary
     return asyncio.run(run_simulation(settings, args))
 
@@ -133,7 +140,7 @@ def _retention(settings: Settings, args: argparse.Namespace) -> int:
     from ecs.db.types import utcnow
     from ecs.retention import apply_retention
 
-    configure_logging("retention", settings.log_level)
+    configure_logging("retention", settings.log_level, settings.log_format)
     report = apply_retention(get_engine(settings), settings, utcnow(), batch_size=args.batch_size)
     print(report.summary())
     return 0

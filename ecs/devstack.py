@@ -153,7 +153,7 @@ class DevStack:
         log.info("migrating database", extra={"database_url": redact(self.database_url)})
         upgrade(self.database_url)
         # Alembic's fileConfig may replace our handlers; keep the supervisor's lines JSON.
-        configure_logging("dev", self.settings.log_level)
+        configure_logging("dev", self.settings.log_level, self.settings.log_format)
 
     def child_env(self) -> dict[str, str]:
         """Every child sees the same services, whatever the user's shell or ``.env`` says."""
@@ -270,7 +270,7 @@ def check_ports(ports: Ports) -> None:
 
 def run_dev(settings: Settings, args: argparse.Namespace) -> int:
     """Entry point of ``ecs dev``: 0 after a requested stop, 1 if a child failed, 2 on bad setup."""
-    configure_logging("dev", settings.log_level)
+    configure_logging("dev", settings.log_level, settings.log_format)
     ports = resolve_ports(settings, args)
     stack = DevStack(
         settings=settings,

@@ -43,6 +43,7 @@ from ecs.clock import Clock, monotonic
 from ecs.db.engine import get_engine
 from ecs.domain.emotions import CoolingOffThresholds
 from ecs.settings import Settings
+from ecs.stream import metrics
 from ecs.stream.deadletters import dead_letter_stream
 from ecs.stream.isolation import (
     Entry,
@@ -62,6 +63,8 @@ log = logging.getLogger("ecs.stream")
 BLOCK_MS = 1000
 TRIM_INTERVAL_SECONDS = 10.0
 MAX_BACKOFF_SECONDS = 5.0
+METRICS_SAMPLE_SECONDS = 5.0  # backlog gauges (lag, pending, dead letters) from Redis
+SUMMARY_SECONDS = 30.0  # one INFO line with the totals; each batch is logged at DEBUG
 
 
 def default_consumer_name() -> str:
@@ -121,6 +124,9 @@ class StreamConsumer:
         self._claim_cursor = b"0-0"
         self._next_claim: float | None = None  # None: never claimed, so due at the first step
         self._next_trim = clock() + trim_interval
+        self._next_sample: float | None = None  # None: never sampled, so due at the first step
+        self._next_summary = clock() + SUMMARY_SECONDS
+        self._summarised = BatchOutcome()
         self._readings_per_entry = 1.0
         self._stop = asyncio.Event()
         self.totals = BatchOutcome()
@@ -207,7 +213,33 @@ class StreamConsumer:
                 await forget_stale_consumers(self.redis, self.stream, self.group, keep=self.name)
             except RedisError as exc:
                 log.warning("trim failed", extra={"error": str(exc)})
+        now = self.clock()
+        if self._next_sample is None or now >= self._next_sample:
+            self._next_sample = now + METRICS_SAMPLE_SECONDS
+            await metrics.sample_backlog(
+                self.redis, stream=self.stream, group=self.group, dead_stream=self.dead_stream
+            )
+        if now >= self._next_summary:
+            self._next_summary = now + SUMMARY_SECONDS
+            self._summarise()
         return outcome
+
+    def _summarise(self) -> None:
+        """The periodic INFO line: what was consumed since the last one (batches are DEBUG)."""
+        t, last = self.totals, self._summarised
+        log.info(
+            "stream consumer progress",
+            extra={
+                "consumer": self.name,
+                "window_s": SUMMARY_SECONDS,
+                "readings": t.readings - last.readings,
+                "inserted": t.inserted - last.inserted,
+                "duplicates": t.duplicates - last.duplicates,
+                "dead": t.dead - last.dead,
+                "signals_queued": t.signals_queued - last.signals_queued,
+            },
+        )
+        self._summarised = BatchOutcome(**vars(t))
 
     def _read_count(self) -> int:
         """Entries per read so that a batch holds about ``stream_batch_size`` readings, whether
@@ -305,7 +337,14 @@ class StreamConsumer:
                 cooling_off |= result.cooling_off
             outcome.signals_queued = self.signaller.offer(ok_readings, open_workflows, cooling_off)
         self._add_totals(outcome)
-        log.info(
+        seconds = time.perf_counter() - started
+        metrics.observe_batch(
+            inserted=outcome.inserted,
+            duplicates=outcome.duplicates,
+            dead=outcome.dead,
+            seconds=seconds,
+        )
+        log.debug(
             "batch committed",
             extra={
                 "consumer": self.name,
@@ -315,7 +354,7 @@ class StreamConsumer:
                 "duplicates": outcome.duplicates,
                 "dead": outcome.dead,
                 "signals_queued": outcome.signals_queued,
-                "ms": round((time.perf_counter() - started) * 1000, 1),
+                "ms": round(seconds * 1000, 1),
             },
         )
         return outcome
@@ -371,6 +410,11 @@ async def run_consumer(settings: Settings, consumer_name: str | None = None) -> 
     consumer = StreamConsumer(
         settings, redis, get_engine(settings), name=consumer_name, signaller=signaller
     )
+    if settings.stream_metrics_port:
+        try:
+            metrics.serve(settings.stream_metrics_port, settings.metrics_host)
+        except OSError as exc:  # another consumer on this host has the port: consume anyway
+            log.warning("metrics endpoint not started", extra={"error": str(exc)})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
