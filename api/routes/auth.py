@@ -12,6 +12,7 @@ from api.problems import TYPE_BASE, Problem
 from api.schemas import Token, UserCreate, UserPublic
 from api.security import create_access_token
 from api.services.users import EmailAlreadyRegistered, authenticate, create_user
+from api.throttling import guard_login, guard_registration
 from ecs.domain.status import Role
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -23,6 +24,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     response_model=UserPublic,
     summary="Create a customer account",
     responses={409: {"description": "The e-mail address is already registered"}},
+    dependencies=[Depends(guard_registration)],
 )
 def register(body: UserCreate, session: SessionDep) -> UserPublic:
     """Public sign-up always makes a customer: analysts are created by operators (``ecs``)."""
@@ -48,6 +50,7 @@ def register(body: UserCreate, session: SessionDep) -> UserPublic:
     response_model=Token,
     summary="Exchange e-mail and password for a bearer token",
     responses={401: {"description": "Wrong e-mail or password"}},
+    dependencies=[Depends(guard_login)],
 )
 def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
@@ -32,8 +32,6 @@ from pydantic import (
 from ecs.contracts import CreditTypeName
 from ecs.domain.status import DecisionStatus, Role
 
-# Clocks on phones drift; a reading stamped a few seconds ahead of ours is not "in the future".
-CLOCK_SKEW = timedelta(seconds=60)
 # Deliberately loose (one "@", a dot in the domain, no spaces): deliverability is proven by the
 # confirmation e-mail, not by a regular expression.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -117,17 +115,11 @@ class TransactionBase(BaseModel):
     description: str | None = Field(default=None, max_length=200)
 
 
-class TransactionCreate(TransactionBase, _Request):
-    @field_validator("occurred_at")
-    @classmethod
-    def _not_in_future(cls, value: datetime) -> datetime:
-        if value > datetime.now(UTC) + CLOCK_SKEW:
-            raise ValueError("occurred_at is in the future")
-        return value.astimezone(UTC)
-
-
 class TransactionPublic(TransactionBase, _Public):
+    """Read-only: transactions come from the ledger feed (``api.schemas.ledger``)."""
+
     id: uuid.UUID
+    currency: str | None = Field(default=None, description="Null on rows older than the feed")
     created_at: datetime
 
 
