@@ -92,18 +92,19 @@ def test_implausible_entries_are_refused_one_by_one(
         user = session.get(User, customer.id)
         assert user is not None
         registered = user.created_at
+
+    def one(when: datetime, amount: str = "1.00", **extra: Any) -> dict[str, Any]:
+        return ledger.entry(customer.id, amount, "in", when, **extra)
+
     cases = {
-        "before-ledger-start": ledger.entry(customer.id, "1.00", "in", datetime(2000, 1, 1, tzinfo=UTC)),
-        "before-account": ledger.entry(customer.id, "1.00", "in", registered - timedelta(days=731)),
-        "in-future": ledger.entry(customer.id, "1.00", "in", now + timedelta(minutes=10)),
-        "amount-out-of-bounds": ledger.entry(customer.id, "1000000.01", "in", now),
-        "currency-not-accepted": ledger.entry(customer.id, "1.00", "in", now, currency="USD"),
+        "before-ledger-start": one(datetime(2000, 1, 1, tzinfo=UTC)),  # the 65 % score cut
+        "before-account": one(registered - timedelta(days=731)),
+        "in-future": one(now + timedelta(minutes=10)),
+        "amount-out-of-bounds": one(now, "1000000.01"),
+        "currency-not-accepted": one(now, currency="USD"),
         "unknown-user": ledger.entry(uuid.uuid4(), "1.00", "in", now),
-        "occurred-at-out-of-range": {
-            **ledger.entry(customer.id, "1.00", "in", now),
-            "occurred_at": "0001-01-01T00:00:00+14:00",
-        },
-    }  # fmt: skip
+        "occurred-at-out-of-range": {**one(now), "occurred_at": "0001-01-01T00:00:00+14:00"},
+    }
     good = ledger.entry(customer.id, "42.00", "in", registered - timedelta(days=700))
     response = _feed(api_url, [*cases.values(), good])
     assert response.status_code == 200, response.text
@@ -122,7 +123,7 @@ def test_malformed_batches_are_422_and_record_nothing(
     now = datetime.now(UTC)
     bad_values: list[dict[str, Any]] = [
         {"amount": "1_000.00"},
-        {"amount": "١٢.٥٠"},  # Arabic-Indic digits
+        {"amount": "\u0661\u0662.\u0665\u0660"},  # Arabic-Indic digits
         {"amount": 12.5},
         {"amount": "12.5"},
         {"amount": "-5.00"},
