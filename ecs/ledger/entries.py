@@ -17,9 +17,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-_AMOUNT = re.compile(r"[0-9]{1,12}\.[0-9]{2}")  # [0-9], not \d: only ASCII digits
+_AMOUNT_PATTERN = r"^[0-9]{1,12}\.[0-9]{2}$"  # [0-9], not \d: only ASCII digits
+_AMOUNT = re.compile(_AMOUNT_PATTERN)
 
 
 def _canonical_amount(value: Any) -> Decimal:
@@ -28,7 +29,11 @@ def _canonical_amount(value: Any) -> Decimal:
     return Decimal(value)
 
 
-Amount = Annotated[Decimal, BeforeValidator(_canonical_amount)]
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_canonical_amount),
+    WithJsonSchema({"type": "string", "pattern": _AMOUNT_PATTERN, "examples": ["125.50"]}),
+]
 LedgerId = Annotated[
     str,
     Field(
@@ -46,7 +51,7 @@ class LedgerTransaction(BaseModel):
 
     ledger_id: LedgerId
     user_id: uuid.UUID
-    amount: Amount = Field(json_schema_extra={"type": "string", "examples": ["125.50"]})
+    amount: Amount
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["BRL"])]
     direction: Literal["in", "out"]
     occurred_at: AwareDatetime

@@ -61,9 +61,9 @@ class LedgerFeed:
                 code="ledger-batch-size",
             )
         now = datetime.fromtimestamp(self.wall(), UTC)
-        outcomes: dict[int, Outcome] = _repeats_within(entries)
+        outcomes, copies = _repeats_within(entries)
         with self.engine.begin() as conn:
-            pending = [i for i in range(len(entries)) if i not in outcomes]
+            pending = [i for i in range(len(entries)) if i not in outcomes and i not in copies]
             known = _recorded(conn, [entries[i].ledger_id for i in pending])
             accounts = _accounts(conn, {entries[i].user_id for i in pending})
             to_insert: list[int] = []
@@ -87,21 +87,33 @@ class LedgerFeed:
                 if i not in outcomes:
                     tx_id = created[entries[i].ledger_id]
                     outcomes[i] = Outcome(entries[i].ledger_id, Status.CREATED, tx_id)
+        outcomes.update({i: _as_copy(outcomes[j]) for i, j in copies.items()})
         return [outcomes[i] for i in range(len(entries))]
 
 
-def _repeats_within(entries: Sequence[LedgerTransaction]) -> dict[int, Outcome]:
-    first: dict[str, LedgerTransaction] = {}
-    outcomes: dict[int, Outcome] = {}
+def _repeats_within(
+    entries: Sequence[LedgerTransaction],
+) -> tuple[dict[int, Outcome], dict[int, int]]:
+    """Entries sent twice in one batch: reused ids are refused; exact copies → their first."""
+    first: dict[str, int] = {}
+    refused: dict[int, Outcome] = {}
+    copies: dict[int, int] = {}
     for i, entry in enumerate(entries):
-        earlier = first.setdefault(entry.ledger_id, entry)
-        if earlier is entry:
+        j = first.setdefault(entry.ledger_id, i)
+        if j == i:
             continue
-        if earlier == entry:
-            outcomes[i] = Outcome(entry.ledger_id, Status.DUPLICATE)
+        if entries[j] == entry:
+            copies[i] = j
         else:
-            outcomes[i] = _rejected(entry, Refusal.LEDGER_ID_REUSED, "repeated in this batch")
-    return outcomes
+            refused[i] = _rejected(entry, Refusal.LEDGER_ID_REUSED, "repeated in this batch")
+    return refused, copies
+
+
+def _as_copy(outcome: Outcome) -> Outcome:
+    """What a second copy in the batch is told: the first's fate, a creation seen as duplicate."""
+    if outcome.status is Status.CREATED:
+        return Outcome(outcome.ledger_id, Status.DUPLICATE, outcome.transaction_id)
+    return outcome
 
 
 def _rejected(entry: LedgerTransaction, refusal: Refusal, detail: str) -> Outcome:

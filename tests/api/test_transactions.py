@@ -6,9 +6,11 @@ refuses implausible entries one by one with a code.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 
 import httpx
 from sqlalchemy import Engine, func
@@ -72,7 +74,7 @@ def test_a_replayed_batch_inserts_nothing_twice(
         "duplicate", "duplicate", "created", "duplicate",
     ]  # fmt: skip
     ids = [r["transaction_id"] for r in created["results"]]
-    assert [r["transaction_id"] for r in replay["results"][:2]] == ids
+    assert [r["transaction_id"] for r in replay["results"]] == [*ids, mock.ANY, ids[0]]
     assert _count(engine, customer.id) == 3
 
     # A ledger id reused for a different movement is refused, never overwritten.
@@ -186,3 +188,20 @@ def test_pagination_parameters_are_validated(api_url: str, customer: Account) ->
     body = assert_problem(response, 422)
     locs = sorted(tuple(e["loc"]) for e in body["errors"])  # type: ignore[attr-defined]
     assert locs == [("query", "limit"), ("query", "offset")]
+
+
+async def test_concurrent_copies_of_a_batch_record_each_entry_once(
+    api_url: str, engine: Engine, customer: Account
+) -> None:
+    now = datetime.now(UTC)
+    batch = [
+        ledger.entry(customer.id, f"{n}.00", "in", now - timedelta(hours=n)) for n in range(1, 21)
+    ]
+    async with httpx.AsyncClient(base_url=api_url, timeout=30) as client:
+        answers = await asyncio.gather(*(ledger.feed(client, batch) for _ in range(4)))
+    assert sum(a["created"] for a in answers) == len(batch)
+    assert sum(a["duplicates"] for a in answers) == 3 * len(batch)
+    ids = {r["ledger_id"]: r["transaction_id"] for r in answers[0]["results"]}
+    for answer in answers[1:]:
+        assert {r["ledger_id"]: r["transaction_id"] for r in answer["results"]} == ids
+    assert _count(engine, customer.id) == len(batch)
