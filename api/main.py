@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from starlette.routing import Route
 
+from api.body_limit import BodyLimitMiddleware
 from api.metrics import MetricsMiddleware, metrics_endpoint
 from api.middleware import RequestContextMiddleware, ScopedCORSMiddleware
 from api.problems import install_problem_handlers
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, settings=settings, ingest_path=INGEST_PATH)
     app.add_middleware(
         ScopedCORSMiddleware,
         prefixes=("/codec",),
@@ -75,11 +77,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _v1_routers() -> list[APIRouter]:
     """Resource routers; imported here so a module missing a router fails loudly at start."""
-    from api.routes import auth, decisions, me, privacy, reviews, transactions
+    from api.routes import auth, decisions, ledger, me, privacy, reviews, transactions
 
     return [
         auth.router,
         transactions.router,
+        ledger.router,
         decisions.router,
         reviews.router,
         insights.router,

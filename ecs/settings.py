@@ -6,6 +6,8 @@ stack and a production deployment differ only in environment, never in code path
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +21,7 @@ DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
 DEV_PAYLOAD_KEY = "ZGV2LW9ubHktcGF5bG9hZC1rZXktMzItYnl0ZXMhISE="  # base64 of 32 bytes
 DEV_INGEST_API_KEY = "dev-only-ingest-key"
 DEV_CODEC_API_KEY = "dev-only-codec-key"
+DEV_LEDGER_KEY = "dev-only-ledger-key"
 
 STATE_DIR = Path(".ecs")
 
@@ -68,6 +71,10 @@ class Settings(BaseSettings):
     )
     ingest_api_key: SecretStr = SecretStr(DEV_INGEST_API_KEY)
     codec_api_key: SecretStr = SecretStr(DEV_CODEC_API_KEY)
+    ledger_key: SecretStr = Field(
+        default=SecretStr(DEV_LEDGER_KEY),
+        description="The ledger feed's service key (X-Ledger-Key); the only writer of transactions",
+    )
     cors_origins: list[str] = Field(
         default_factory=lambda: ["http://localhost:8233", "http://127.0.0.1:8233"]
     )
@@ -101,10 +108,49 @@ class Settings(BaseSettings):
     emotion_retention_days: int = Field(default=90, gt=0)
     emotion_daily_retention_days: int = Field(default=730, gt=0)
 
+    # Ledger feed plausibility (ecs.ledger): the lender's ledger is trusted, but a bug or a
+    # compromised feed must not be able to invent decades of history or absurd amounts.
+    ledger_earliest_date: date = Field(
+        default=date(2015, 1, 1), description="Nothing on the ledger predates its go-live"
+    )
+    ledger_max_days_before_signup: int = Field(
+        default=730,
+        ge=0,
+        description="How far the ledger account may predate the customer's ECS registration",
+    )
+    ledger_future_skew_seconds: int = Field(default=300, ge=0)
+    ledger_min_amount: Decimal = Field(default=Decimal("0.01"), gt=0)
+    ledger_max_amount: Decimal = Field(default=Decimal("1000000.00"), gt=0)
+    ledger_currencies: list[str] = Field(default_factory=lambda: ["BRL"])
+    ledger_max_batch: int = Field(default=1000, gt=0)
+
+    # Request bodies (api.body_limit), counted while they are read, chunked included.
+    max_body_bytes: int = Field(default=64 * 1024, gt=0)
+    ledger_max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+
+    # Login and registration throttling (ecs.throttle), in Redis so it holds across instances.
+    # Per address is generous: mobile carriers put thousands of customers behind one NAT address.
+    throttle_window_seconds: int = Field(default=900, gt=0)
+    throttle_key_prefix: str = "ecs:throttle"
+    login_failures_per_account: int = Field(default=10, gt=0)
+    login_failures_per_address: int = Field(default=100, gt=0)
+    registrations_per_account: int = Field(default=5, gt=0)
+    registrations_per_address: int = Field(default=100, gt=0)
+    password_hash_slots: int = Field(
+        default=0, ge=0, description="Concurrent argon2 hashes per API process; 0 = CPU cores"
+    )
+    password_hash_wait_seconds: float = Field(default=10.0, gt=0)
+
     log_level: str = "INFO"
     # auto: a readable line per record on a terminal, JSON when piped (and always in production
     # logs collected from containers, whose stdout is not a terminal).
     log_format: Literal["auto", "json", "console"] = "auto"
+
+    @model_validator(mode="after")
+    def _amount_bounds_ordered(self) -> Self:
+        if self.ledger_min_amount > self.ledger_max_amount:
+            raise ValueError("ECS_LEDGER_MIN_AMOUNT is above ECS_LEDGER_MAX_AMOUNT")
+        return self
 
     @property
     def effective_database_url(self) -> str:
@@ -131,6 +177,7 @@ class Settings(BaseSettings):
             "ECS_PAYLOAD_KEY": (self.payload_key, DEV_PAYLOAD_KEY),
             "ECS_INGEST_API_KEY": (self.ingest_api_key, DEV_INGEST_API_KEY),
             "ECS_CODEC_API_KEY": (self.codec_api_key, DEV_CODEC_API_KEY),
+            "ECS_LEDGER_KEY": (self.ledger_key, DEV_LEDGER_KEY),
         }
         for name, (value, default) in secrets.items():
             raw = value.get_secret_value()
@@ -138,6 +185,8 @@ class Settings(BaseSettings):
                 problems.append(f"{name} is missing or still the development default")
         if len(self.jwt_secret.get_secret_value()) < 32:
             problems.append("ECS_JWT_SECRET must be at least 32 characters")
+        if len(self.ledger_key.get_secret_value()) < 32:
+            problems.append("ECS_LEDGER_KEY must be at least 32 characters")
         if self.codec_open_on_loopback:
             problems.append("ECS_CODEC_OPEN_ON_LOOPBACK must be false (payloads would decrypt)")
         if not self.database_url:

@@ -1,7 +1,9 @@
 """``ecs simulate``: app users streaming emotions through the public API, end to end.
 
-Each simulated user registers (with consent to emotion processing), logs in, records a few months
-of transactions, then streams readings in small batches, the way a phone app buffers sensor
+Each simulated user registers (with consent to emotion processing) and logs in; the simulated
+lender's ledger then feeds a few months of the user's transactions through the ledger feed (the
+only writer of financial history, authenticated with ``ECS_LEDGER_KEY``), and the user streams
+readings in small batches, the way a phone app buffers sensor
 samples. Emotions follow a mean-reverting random walk with occasional acute-distress episodes
 (high stress and intensity for 5-20 s, then a calm recovery), so cooling-off pauses really happen
 for the users who asked for credit. It only talks HTTP, so it exercises exactly what a client
@@ -94,8 +96,47 @@ class Stats:
     latencies_ms: list[float] = field(default_factory=list)
 
 
+async def _feed_history(
+    http: httpx.AsyncClient,
+    ledger_headers: dict[str, str],
+    user_id: str,
+    prefix: str,
+    rng: random.Random,
+) -> None:
+    """Three months of salary, rent and groceries, as the lender's ledger would send them."""
+    salary = rng.choice([2500, 4200, 6800, 9000])
+    now = datetime.now(UTC)
+    entries = []
+    for month in range(3):
+        at = now - timedelta(days=30 * month + 2)
+        for amount, direction, description in (
+            (salary, "in", "salary"),
+            (round(salary * rng.uniform(0.25, 0.4), 2), "out", "rent"),
+            (round(salary * rng.uniform(0.1, 0.3), 2), "out", "groceries"),
+        ):
+            entries.append(
+                {
+                    "ledger_id": f"{prefix}-{month}-{description}",
+                    "user_id": user_id,
+                    "amount": f"{amount:.2f}",
+                    "currency": "BRL",
+                    "direction": direction,
+                    "occurred_at": at.isoformat(),
+                    "description": description,
+                }
+            )
+    response = await http.post(
+        "/v1/ledger/transactions", json={"transactions": entries}, headers=ledger_headers
+    )
+    response.raise_for_status()
+
+
 async def _setup_user(
-    http: httpx.AsyncClient, run_id: str, index: int, rng: random.Random
+    http: httpx.AsyncClient,
+    ledger_headers: dict[str, str],
+    run_id: str,
+    index: int,
+    rng: random.Random,
 ) -> SimUser:
     email = f"sim-{run_id}-{index}@example.com"
     created = await http.post(
@@ -106,26 +147,7 @@ async def _setup_user(
     token = await http.post("/v1/auth/token", data={"username": email, "password": PASSWORD})
     token.raise_for_status()
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-    salary = rng.choice([2500, 4200, 6800, 9000])
-    now = datetime.now(UTC)
-    for month in range(3):
-        at = now - timedelta(days=30 * month + 2)
-        for amount, direction, description in (
-            (salary, "in", "salary"),
-            (round(salary * rng.uniform(0.25, 0.4), 2), "out", "rent"),
-            (round(salary * rng.uniform(0.1, 0.3), 2), "out", "groceries"),
-        ):
-            response = await http.post(
-                "/v1/transactions",
-                json={
-                    "amount": str(amount),
-                    "direction": direction,
-                    "occurred_at": at.isoformat(),
-                    "description": description,
-                },
-                headers=headers,
-            )
-            response.raise_for_status()
+    await _feed_history(http, ledger_headers, created.json()["id"], f"sim-{run_id}-{index}", rng)
     mood = Mood(rng=rng, baseline_stress=rng.uniform(0.2, 0.5))
     return SimUser(index=index, headers=headers, mood=mood)
 
@@ -187,12 +209,14 @@ async def run_simulation(settings: Settings, args: argparse.Namespace) -> int:
     rng = random.Random()
     run_id = uuid.uuid4().hex[:8]
     limits = httpx.Limits(max_connections=max(args.users, 10))
+    ledger_headers = {"X-Ledger-Key": settings.ledger_key.get_secret_value()}
     async with httpx.AsyncClient(base_url=api_url, timeout=30, limits=limits) as http:
         semaphore = asyncio.Semaphore(8)
 
         async def setup(i: int) -> SimUser:
             async with semaphore:
-                return await _setup_user(http, run_id, i, random.Random(rng.random()))
+                seeded = random.Random(rng.random())
+                return await _setup_user(http, ledger_headers, run_id, i, seeded)
 
         print(f"setting up {args.users} users against {api_url} ...")
         users = await asyncio.gather(*(setup(i) for i in range(args.users)))

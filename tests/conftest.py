@@ -94,6 +94,9 @@ def make_settings(
         "stream_group": f"ecs-test-{suffix}",
         "payload_key": TEST_PAYLOAD_KEY,
         "stream_signal_interval_ms": 20,
+        # The suite registers hundreds of accounts from 127.0.0.1; throttling has its own tests.
+        "throttle_key_prefix": f"throttle-test-{suffix}",
+        "registrations_per_address": 1_000_000,
     }
     values.update(overrides)
     return Settings.model_validate(values)

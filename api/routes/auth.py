@@ -9,6 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from api.deps import SessionDep, SettingsDep
 from api.schemas.accounts import Token, UserCreate, UserPublic
+from api.throttling import guard_login, guard_registration
 from ecs.accounts.tokens import create_access_token
 from ecs.accounts.users import authenticate, create_user
 from ecs.domain.status import Role
@@ -22,6 +23,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     response_model=UserPublic,
     summary="Create a customer account",
     responses={409: {"description": "The e-mail address is already registered"}},
+    dependencies=[Depends(guard_registration)],
 )
 def register(body: UserCreate, session: SessionDep) -> UserPublic:
     """Public sign-up always makes a customer: analysts are created by operators (``ecs``)."""
@@ -40,6 +42,7 @@ def register(body: UserCreate, session: SessionDep) -> UserPublic:
     response_model=Token,
     summary="Exchange e-mail and password for a bearer token",
     responses={401: {"description": "Wrong e-mail or password"}},
+    dependencies=[Depends(guard_login)],
 )
 def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],

@@ -1,32 +1,22 @@
-"""The user's financial history: the inflows and outflows the credit model reads."""
+"""The customer's financial history, read-only: the inflows and outflows the credit model reads.
+
+Customers read their history here but cannot write it: transactions come only from the lender's
+ledger through the ledger feed (``api.routes.ledger``). ``POST /v1/transactions`` therefore does
+not exist, and answers 405 with ``Allow: GET`` for every caller, whatever the token: the method is
+not offered to anyone, which is more than "forbidden to you".
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter
 from sqlmodel import col, select
 
 from api.deps import SessionDep
-from api.schemas import Limit, Offset, Page, TransactionCreate, TransactionPublic
+from api.schemas import Limit, Offset, Page, TransactionPublic
 from api.security import CurrentUser
 from ecs.db.tables import Transaction
 
 router = APIRouter(prefix="/transactions", tags=["transactions"])
-
-
-@router.post(
-    "",
-    status_code=status.HTTP_201_CREATED,
-    response_model=TransactionPublic,
-    summary="Record a transaction",
-)
-def create_transaction(
-    body: TransactionCreate, user: CurrentUser, session: SessionDep
-) -> TransactionPublic:
-    row = Transaction(user_id=user.id, **body.model_dump())
-    session.add(row)
-    session.commit()
-    session.refresh(row)
-    return TransactionPublic.model_validate(row)
 
 
 @router.get(

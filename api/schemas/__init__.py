@@ -13,7 +13,7 @@ ever rounds it through a binary float.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
@@ -24,15 +24,11 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
-    field_validator,
     model_validator,
 )
 
 from ecs.contracts import CreditTypeName
 from ecs.domain.status import DecisionStatus
-
-# Clocks on phones drift; a reading stamped a few seconds ahead of ours is not "in the future".
-CLOCK_SKEW = timedelta(seconds=60)
 
 Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
 Rate = Annotated[Decimal, Field(gt=0, lt=1, max_digits=7, decimal_places=4)]
@@ -77,17 +73,11 @@ class TransactionBase(BaseModel):
     description: str | None = Field(default=None, max_length=200)
 
 
-class TransactionCreate(TransactionBase, _Request):
-    @field_validator("occurred_at")
-    @classmethod
-    def _not_in_future(cls, value: datetime) -> datetime:
-        if value > datetime.now(UTC) + CLOCK_SKEW:
-            raise ValueError("occurred_at is in the future")
-        return value.astimezone(UTC)
-
-
 class TransactionPublic(TransactionBase, _Public):
+    """Read-only: transactions come from the ledger feed (``api.schemas.ledger``)."""
+
     id: uuid.UUID
+    currency: str | None = Field(default=None, description="Null on rows older than the feed")
     created_at: datetime
 
 

@@ -51,8 +51,17 @@ class CreditAccount(SQLModel, table=True):
 
 
 class Transaction(SQLModel, table=True):
+    """One money movement from the lender's ledger (``ecs.ledger``), never from the customer.
+
+    ``ledger_id`` is the ledger's own transaction id: its unique index makes a replayed feed batch
+    a no-op. Rows from before the feed existed (customer-posted) have none.
+    """
+
     __tablename__ = "transactions"
-    __table_args__ = (Index("ix_transactions_user_time", "user_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_transactions_user_time", "user_id", "occurred_at"),
+        Index("uq_transactions_ledger_id", "ledger_id", unique=True),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
@@ -61,6 +70,8 @@ class Transaction(SQLModel, table=True):
     description: str | None = Field(default=None, sa_type=String(200))
     occurred_at: datetime = Field(sa_type=UTCDateTime())
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    ledger_id: str | None = Field(default=None, sa_type=String(64))
+    currency: str | None = Field(default=None, sa_type=String(3))
 
 
 class EmotionEvent(SQLModel, table=True):

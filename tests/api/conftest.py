@@ -17,12 +17,14 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from ecs.accounts.users import create_user
 from ecs.domain.status import Role
 from ecs.settings import Settings
+from tests import ledger
 from tests.support import free_port, wait_for
 
 PASSWORD = "correct horse battery staple"
@@ -98,20 +100,17 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
 
 
 async def seed_good_history(client: httpx.AsyncClient, account: Account, months: int = 4) -> None:
-    """Four months of salary and spending through the API: enough for the policy to approve."""
+    """Four months of salary and spending from the ledger feed: enough for the policy to approve."""
     now = datetime.now(UTC)
+    entries = []
     for month in range(months):
         day = now - timedelta(days=30 * month + 2)
-        rows = [("5000.00", "in", day)] + [
-            ("1000.00", "out", day - timedelta(days=7 * part + 1)) for part in range(3)
+        entries.append(ledger.entry(account.id, "5000.00", "in", day))
+        entries += [
+            ledger.entry(account.id, "1000.00", "out", day - timedelta(days=7 * part + 1))
+            for part in range(3)
         ]
-        for amount, direction, when in rows:
-            response = await client.post(
-                "/v1/transactions",
-                json={"amount": amount, "direction": direction, "occurred_at": when.isoformat()},
-                headers=account.headers,
-            )
-            assert response.status_code == 201, response.text
+    await ledger.feed(client, entries)
 
 
 @contextmanager
@@ -119,8 +118,15 @@ def serve_api(settings: Settings) -> Iterator[str]:
     """Another real API server (own thread, own event loop) for tests needing other settings."""
     from api.main import create_app
 
+    with serve_app(create_app(settings)) as url:
+        yield url
+
+
+@contextmanager
+def serve_app(app: FastAPI) -> Iterator[str]:
+    """Serve this app object, for tests that install their own parts in ``app.state``."""
     port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()

@@ -35,6 +35,7 @@ from ecs.db.tables import (
 from ecs.domain.reasons import describe
 from ecs.domain.status import DecisionStatus, OfferStatus
 from ecs.settings import Settings
+from tests import ledger
 from tests.api.conftest import (
     Account,
     assert_problem,
@@ -178,17 +179,9 @@ def test_consent_must_be_an_explicit_boolean(api_url: str, customer: Account) ->
 
 
 def _post_transaction(api_url: str, account: Account, amount: str) -> str:
-    response = httpx.post(
-        f"{api_url}/v1/transactions",
-        json={
-            "amount": amount,
-            "direction": "in",
-            "occurred_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
-        },
-        headers=account.headers,
-    )
-    assert response.status_code == 201, response.text
-    transaction_id: str = response.json()["id"]
+    when = datetime.now(UTC) - timedelta(days=1)
+    body = ledger.feed_sync(api_url, [ledger.entry(account.id, amount, "in", when)])
+    transaction_id: str = body["results"][0]["transaction_id"]
     return transaction_id
 
 
@@ -328,12 +321,12 @@ async def test_erasure_declines_the_open_offer_deletes_and_pseudonymises(
         "/v1/me/consent", json={"emotion_processing": True}, headers=account.headers
     )
     assert_problem(consent, 401)
-    transaction = await client.post(
-        "/v1/transactions",
-        json={"amount": "10.00", "direction": "in", "occurred_at": "2026-01-01T00:00:00Z"},
-        headers=account.headers,
+    assert_problem(await client.get("/v1/transactions", headers=account.headers), 401)
+    late = ledger.entry(account.id, "10.00", "in", datetime.now(UTC))
+    fed = await client.post(
+        ledger.LEDGER_URL, json={"transactions": [late]}, headers=ledger.LEDGER_HEADERS
     )
-    assert_problem(transaction, 401)
+    assert fed.json()["results"][0]["code"] == "unknown-user", fed.text
     ingest = await client.post("/v1/emotions", json=_reading(), headers=account.headers)
     assert_problem(ingest, 403)
 

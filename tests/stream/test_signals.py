@@ -23,6 +23,7 @@ from ecs.domain.status import DecisionStatus
 from ecs.settings import Settings
 from ecs.stream.consumer import StreamConsumer, thresholds_from
 from ecs.stream.signaller import Signaller, to_signal
+from tests import ledger
 from tests.stream.helpers import reading
 from tests.support import ManualClock, async_wait_for
 
@@ -142,7 +143,7 @@ def _factory(client: FakeClient) -> Callable[[], Awaitable[Any]]:
     return factory
 
 
-async def _register(http: httpx.AsyncClient) -> dict[str, str]:
+async def _register(http: httpx.AsyncClient) -> tuple[str, dict[str, str]]:
     email, password = f"cool-{uuid.uuid4().hex[:10]}@example.com", "correct horse battery"
     created = await http.post(
         "/v1/auth/register",
@@ -151,7 +152,7 @@ async def _register(http: httpx.AsyncClient) -> dict[str, str]:
     assert created.status_code == 201, created.text
     token = await http.post("/v1/auth/token", data={"username": email, "password": password})
     assert token.status_code == 200, token.text
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+    return created.json()["id"], {"Authorization": f"Bearer {token.json()['access_token']}"}
 
 
 async def _status(client: Client, workflow_id: str) -> DecisionView:
@@ -168,16 +169,15 @@ async def test_distress_reading_puts_an_open_decision_into_cooling_off(
     redis_url: str,
 ) -> None:
     async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
-        headers = await _register(http)
-        for days in range(1, 60, 3):
-            at = (datetime.now(UTC) - timedelta(days=days)).isoformat()
-            for amount, direction in ((Decimal("4200.00"), "in"), (Decimal("900.00"), "out")):
-                tx = await http.post(
-                    "/v1/transactions",
-                    json={"amount": str(amount), "direction": direction, "occurred_at": at},
-                    headers=headers,
-                )
-                assert tx.status_code == 201, tx.text
+        user_id, headers = await _register(http)
+        await ledger.feed(
+            http,
+            [
+                ledger.entry(user_id, str(amount), direction, datetime.now(UTC) - timedelta(days=d))
+                for d in range(1, 60, 3)
+                for amount, direction in ((Decimal("4200.00"), "in"), (Decimal("900.00"), "out"))
+            ],
+        )
         decision = await http.post("/v1/credit-decisions?wait=10", headers=headers)
         assert decision.status_code in (200, 201, 202), decision.text
         workflow_id = workflow_id_for(decision.json()["id"])

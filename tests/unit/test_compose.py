@@ -154,6 +154,7 @@ def test_required_secrets_reach_every_long_running_app(
         "ECS_PAYLOAD_KEY": "dGVzdC1vbmx5LXBheWxvYWQta2V5LTMyLWJ5dGVzISE=",
         "ECS_INGEST_API_KEY": "ingest-key-for-the-compose-test",
         "ECS_CODEC_API_KEY": "codec-key-for-the-compose-test",
+        "ECS_LEDGER_KEY": "ledger-key-for-the-compose-test-0123456789",
     }
     for name in sorted(LONG_RUNNING_APPS | {"migrate", "model"}):
         env = _environment(services[name])

@@ -10,6 +10,7 @@ STRONG = {
     "ECS_PAYLOAD_KEY": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy4uLi4=",
     "ECS_INGEST_API_KEY": "ingest-key-prod",
     "ECS_CODEC_API_KEY": "codec-key-prod",
+    "ECS_LEDGER_KEY": "ledger-key-prod-" + "l" * 32,
     "ECS_DATABASE_URL": "postgresql://ecs@db/ecs",
     "ECS_REDIS_URL": "redis://redis:6379/0",
 }
