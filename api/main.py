@@ -20,6 +20,7 @@ from api.problems import install_problem_handlers
 from api.resources import Resources
 from api.routes import codec, emotions, health, insights
 from ecs.settings import Settings, get_settings
+from ecs.tracing import asgi_middleware, setup_tracing
 
 INGEST_PATH = "/v1/emotions"
 API_DESCRIPTION = """
@@ -56,7 +57,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_credentials=True,
     )
     app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(MetricsMiddleware)  # outermost: it times the whole request
+    app.add_middleware(MetricsMiddleware)  # it times the whole request
+    setup_tracing("api")
+    tracing = asgi_middleware()
+    if tracing is not None:  # outermost: the server span encloses everything, logs included
+        app.add_middleware(tracing, exclude_spans=["receive", "send"])
     # The ingest firehose is served by a plain Starlette route matched before anything else.
     # Its handler authenticates, parses and validates the body itself, so FastAPI's per-request
     # machinery (included-router matching, dependency solving, exit stacks) bought nothing and

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from ecs.logs import configure_logging
 from ecs.settings import InsecureConfiguration, Settings, get_settings
+from ecs.tracing import setup_tracing
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -49,6 +50,7 @@ def _worker(settings: Settings, _args: argparse.Namespace) -> int:
     from worker import run_worker
 
     configure_logging("worker", settings.log_level, settings.log_format)
+    setup_tracing("worker")
     asyncio.run(run_worker(settings))
     return 0
 
@@ -57,6 +59,7 @@ def _stream(settings: Settings, args: argparse.Namespace) -> int:
     from ecs.stream.consumer import run_consumer
 
     configure_logging("stream", settings.log_level, settings.log_format)
+    setup_tracing("stream")
     asyncio.run(run_consumer(settings, consumer_name=args.name))
     return 0
 

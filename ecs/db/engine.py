@@ -12,6 +12,7 @@ from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine
 
 from ecs.settings import Settings, get_settings
+from ecs.tracing import instrument_engine
 
 
 def normalise_url(url: str) -> str:
@@ -42,10 +43,12 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 10}
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(
-        url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800
-    )
+    else:
+        engine = create_engine(
+            url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800
+        )
+    instrument_engine(engine)
+    return engine
 
 
 @lru_cache

@@ -10,6 +10,7 @@ from temporalio.converter import DataConverter
 
 from ecs.settings import Settings
 from ecs.temporal.codec import EncryptionCodec, decode_key
+from ecs.tracing import temporal_interceptors
 
 
 def data_converter(settings: Settings) -> DataConverter:
@@ -22,4 +23,5 @@ async def connect(settings: Settings) -> Client:
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
+        interceptors=temporal_interceptors(),  # tracing, when OTEL_* turns it on
     )
