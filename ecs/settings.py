@@ -183,10 +183,11 @@ class Settings(BaseSettings):
             raw = value.get_secret_value()
             if not raw or raw == default:
                 problems.append(f"{name} is missing or still the development default")
-        if len(self.jwt_secret.get_secret_value()) < 32:
-            problems.append("ECS_JWT_SECRET must be at least 32 characters")
-        if len(self.ledger_key.get_secret_value()) < 32:
-            problems.append("ECS_LEDGER_KEY must be at least 32 characters")
+            elif secret_bits(raw) < MIN_SECRET_BITS:
+                problems.append(
+                    f"{name} is too weak (~{secret_bits(raw):.0f} bits; at least "
+                    f"{MIN_SECRET_BITS} needed: 32 random bytes, e.g. `openssl rand -hex 32`)"
+                )
         if self.codec_open_on_loopback:
             problems.append("ECS_CODEC_OPEN_ON_LOOPBACK must be false (payloads would decrypt)")
         if not self.database_url:
@@ -198,6 +199,27 @@ class Settings(BaseSettings):
                 "refusing to start with ECS_ENV=production: " + "; ".join(problems)
             )
         return self
+
+
+MIN_SECRET_BITS = 256
+
+
+def secret_bits(value: str) -> float:
+    """A conservative estimate of a secret's entropy: its length times the bits per character
+    of the smallest alphabet it fits (hex 4, base64 6, other printable ~6.5); a value of fewer
+    than 8 distinct characters is no secret. 32 random bytes as hex (64 characters) or base64
+    (44) pass; a 1-character key, a passphrase of 30 characters or ``"a" * 64`` do not."""
+    if not value:
+        return 0.0
+    if all(c in "0123456789abcdefABCDEF" for c in value):
+        per_char = 4.0
+    elif all(c.isascii() and (c.isalnum() or c in "+/=-_") for c in value):
+        per_char = 6.0
+    else:
+        per_char = 6.5
+    if len(set(value)) < 8:
+        return 0.0
+    return len(value) * per_char
 
 
 @lru_cache

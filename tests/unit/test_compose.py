@@ -150,11 +150,11 @@ def test_required_secrets_reach_every_long_running_app(
     dummy = {
         "POSTGRES_PASSWORD": "0123456789abcdef",
         "REDIS_PASSWORD": "fedcba9876543210",
-        "ECS_JWT_SECRET": "x" * 48,
+        "ECS_JWT_SECRET": "68fc7f12944dea1c5e83852364fa231abe053b9708b357da44f21ac17bfa320a",
         "ECS_PAYLOAD_KEY": "dGVzdC1vbmx5LXBheWxvYWQta2V5LTMyLWJ5dGVzISE=",
-        "ECS_INGEST_API_KEY": "ingest-key-for-the-compose-test",
-        "ECS_CODEC_API_KEY": "codec-key-for-the-compose-test",
-        "ECS_LEDGER_KEY": "ledger-key-for-the-compose-test-0123456789",
+        "ECS_INGEST_API_KEY": "15bd601e4d291d2ff74a329b5c5d3582a8862d0c205b0e428ffd27ffa780a101",
+        "ECS_CODEC_API_KEY": "51c7df0ae24eea9a3f7fbc45f8c314dcdad8317b7cc7c3e4b9863069ad1bab86",
+        "ECS_LEDGER_KEY": "3f953113ce2c00f0845234e535908baaf01fae8bf1df67fc03b289a5dd153c2e",
     }
     for name in sorted(LONG_RUNNING_APPS | {"migrate", "model"}):
         env = _environment(services[name])

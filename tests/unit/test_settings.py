@@ -6,11 +6,11 @@ from pydantic import ValidationError
 from ecs.settings import DEV_JWT_SECRET, InsecureConfiguration, Settings
 
 STRONG = {
-    "ECS_JWT_SECRET": "x" * 48,
+    "ECS_JWT_SECRET": "c8bcd95ce3e59eedf3f45bdb988b88f96db7d25037f46e68ab9336d489b57b20",
     "ECS_PAYLOAD_KEY": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy4uLi4=",
-    "ECS_INGEST_API_KEY": "ingest-key-prod",
-    "ECS_CODEC_API_KEY": "codec-key-prod",
-    "ECS_LEDGER_KEY": "ledger-key-prod-" + "l" * 32,
+    "ECS_INGEST_API_KEY": "0c1a5bde248a20b64842481a2f268f1dd3f7712cdb84ead42fff7593e9826f88",
+    "ECS_CODEC_API_KEY": "Mti8nIExa4Mme0S8pVlgda55unERqZjzWZZCMj912Nk",
+    "ECS_LEDGER_KEY": "b3919848efeb09d45e489e250a76882e3d4c316e0e119c8cc5633d50370eb742",
     "ECS_DATABASE_URL": "postgresql://ecs@db/ecs",
     "ECS_REDIS_URL": "redis://redis:6379/0",
 }
@@ -97,3 +97,27 @@ def test_production_refuses_an_open_codec(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("ECS_CODEC_OPEN_ON_LOOPBACK", "true")
     with pytest.raises(InsecureConfiguration, match="ECS_CODEC_OPEN_ON_LOOPBACK"):
         Settings(_env_file=None)
+
+
+@pytest.mark.parametrize(
+    "name", ["ECS_JWT_SECRET", "ECS_INGEST_API_KEY", "ECS_CODEC_API_KEY", "ECS_LEDGER_KEY"]
+)
+@pytest.mark.parametrize(
+    "weak", ["k", "abc", "a" * 64, "0123456789abcdef" * 2, "correct horse battery staple"]
+)
+def test_production_refuses_weak_keys(
+    monkeypatch: pytest.MonkeyPatch, name: str, weak: str
+) -> None:
+    """A 1-character codec key or a 3-character ingest key used to be accepted."""
+    monkeypatch.setenv("ECS_ENV", "production")
+    for key, value in STRONG.items():
+        monkeypatch.setenv(key, weak if key == name else value)
+    with pytest.raises(InsecureConfiguration, match=f"{name} is too weak"):
+        Settings(_env_file=None)
+
+
+def test_production_accepts_32_random_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECS_ENV", "production")
+    for key, value in STRONG.items():
+        monkeypatch.setenv(key, value)
+    assert Settings(_env_file=None).env == "production"
