@@ -60,5 +60,5 @@ def test_nothing_predates_the_ledger_even_for_old_accounts() -> None:
 def test_production_refuses_a_short_ledger_key(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in ("ECS_ENV", "ECS_LEDGER_KEY"):
         monkeypatch.delenv(key, raising=False)
-    with pytest.raises(InsecureConfiguration, match="ECS_LEDGER_KEY must be at least 32"):
+    with pytest.raises(InsecureConfiguration, match="ECS_LEDGER_KEY is too weak"):
         Settings(_env_file=None, env="production", ledger_key="short-ledger-key")
