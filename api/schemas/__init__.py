@@ -16,7 +16,7 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Generic, Literal, Self, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Query
 from pydantic import (
@@ -26,11 +26,9 @@ from pydantic import (
     Field,
     PlainSerializer,
     field_validator,
-    model_validator,
 )
 
-from ecs.contracts import CreditTypeName
-from ecs.domain.status import DecisionStatus, Role
+from ecs.domain.status import Role
 
 # Clocks on phones drift; a reading stamped a few seconds ahead of ours is not "in the future".
 CLOCK_SKEW = timedelta(seconds=60)
@@ -129,82 +127,6 @@ class TransactionCreate(TransactionBase, _Request):
 class TransactionPublic(TransactionBase, _Public):
     id: uuid.UUID
     created_at: datetime
-
-
-# --- credit decisions --------------------------------------------------------------------------
-
-
-class OfferPublic(_Public):
-    id: uuid.UUID
-    credit_limit: MoneyOut
-    interest_rate: RateOut
-    credit_type: CreditTypeName
-    expires_at: datetime
-    status: str | None = Field(default=None, description="OPEN, ACCEPTED, DEPLOYED, ...")
-
-
-class DecisionPublic(BaseModel):
-    """A credit decision as the customer sees it (from the live workflow or the database)."""
-
-    id: uuid.UUID
-    status: DecisionStatus
-    approved: bool | None = None
-    risk_score: float | None = None
-    risk_band: str | None = None
-    credit_limit: MoneyOut | None = None
-    interest_rate: RateOut | None = None
-    credit_type: CreditTypeName | None = None
-    reason_codes: list[str] = []
-    offer: OfferPublic | None = None
-    cooling_off_until: datetime | None = None
-    model_version: str | None = None
-    policy_version: str | None = None
-    requested_at: datetime | None = None
-    updated_at: datetime | None = None
-    source: Literal["workflow", "database"] = Field(
-        description="'workflow' when answered live by the running workflow, 'database' when read "
-        "from the decision records (closed workflow or workflow engine unreachable)."
-    )
-
-
-class DecisionActionResult(BaseModel):
-    """Answer to accept/decline/review: the update was applied; effects follow asynchronously."""
-
-    decision_id: uuid.UUID
-    status: DecisionStatus | str
-
-
-class DeclineBody(_Request):
-    reason: str | None = Field(default=None, max_length=500)
-
-
-# --- analyst review ----------------------------------------------------------------------------
-
-
-class ReviewQueueItem(DecisionPublic):
-    user_id: uuid.UUID
-
-
-class ReviewCreate(_Request):
-    """An analyst's resolution; approving needs the full terms, since no model produced them."""
-
-    approve: bool
-    comment: str = Field(min_length=3, max_length=2000)
-    credit_limit: Money | None = None
-    interest_rate: Rate | None = None
-    credit_type: CreditTypeName | None = None
-
-    @model_validator(mode="after")
-    def _terms_when_approving(self) -> Self:
-        if self.approve:
-            missing = [
-                name
-                for name in ("credit_limit", "interest_rate", "credit_type")
-                if getattr(self, name) is None
-            ]
-            if missing:
-                raise ValueError(f"approving needs {', '.join(missing)}")
-        return self
 
 
 # --- the user's own account --------------------------------------------------------------------
