@@ -9,8 +9,8 @@ from temporalio.client import Client
 
 from api.resources import Resources
 from ecs.credit import engine
-from ecs.credit.engine import decision_input
 from ecs.credit.engine import unavailable as temporal_unavailable
+from ecs.credit.workflow_input import decision_input
 
 __all__ = ["connect_or_none", "decision_input", "temporal_unavailable"]
 

@@ -34,29 +34,15 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import (
-    QueryRejectCondition,
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
+from temporalio.common import QueryRejectCondition
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from ecs import errors
-from ecs.contracts import (
-    QUERY_STATUS,
-    UPDATE_WAIT_DECIDED,
-    WORKFLOW_TYPE,
-    CoolingOffConfig,
-    DecisionInput,
-    DecisionView,
-)
+from ecs.contracts import QUERY_STATUS, UPDATE_WAIT_DECIDED, WORKFLOW_TYPE, DecisionView
+from ecs.credit.workflow_input import decision_input, start_options
 from ecs.db.tables import CreditDecision
-from ecs.domain.status import DecisionStatus
 from ecs.settings import Settings
-from ecs.temporal.search import CREDIT_STATUS
 
 log = logging.getLogger("ecs.credit.engine")
 
@@ -124,41 +110,7 @@ async def connect_or_none(temporal: Callable[[], Awaitable[Client]]) -> Client |
         return None
 
 
-# --- start -------------------------------------------------------------------------------------
-
-
-def decision_input(decision: CreditDecision, settings: Settings) -> DecisionInput:
-    """Thresholds are copied into the input: the workflow never reads settings (determinism)."""
-    return DecisionInput(
-        decision_id=str(decision.id),
-        user_id=str(decision.user_id),
-        offer_ttl_seconds=settings.offer_ttl_seconds,
-        cooling_off=CoolingOffConfig(
-            pause_seconds=settings.cooling_off_seconds,
-            distress_stress=settings.cooling_off_distress_stress,
-            distress_intensity=settings.cooling_off_distress_intensity,
-            calm_stress=settings.cooling_off_calm_stress,
-        ),
-    )
-
-
-def _start_options(decision: CreditDecision, settings: Settings) -> dict[str, Any]:
-    """How every decision workflow is started (plain start or update-with-start alike)."""
-    return {
-        "id": decision.workflow_id,
-        "task_queue": settings.temporal_task_queue,
-        "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
-        "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        # What an operator sees first in the Web UI; no personal data (it is not encrypted).
-        "static_summary": f"Credit decision {decision.id}",
-        "static_details": (
-            "Fetch history → score → apply policy → offer → accept / decline / expiry. "
-            "Query `status` for the live state; signal `emotion` with plain JSON."
-        ),
-        "search_attributes": TypedSearchAttributes(
-            [SearchAttributePair(CREDIT_STATUS, DecisionStatus.PENDING.value)]
-        ),
-    }
+# --- start --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -175,7 +127,7 @@ async def ensure_started(client: Client, decision: CreditDecision, settings: Set
             WORKFLOW_TYPE,
             decision_input(decision, settings),
             rpc_timeout=START_TIMEOUT,
-            **_start_options(decision, settings),
+            **start_options(decision, settings),
         )
     except WorkflowAlreadyStartedError:
         # A closed workflow with this id exists: the decision ran. Say whether it ended
@@ -204,7 +156,7 @@ async def start_and_wait(
     abandoned, so it is then made sure of (idempotently): no decision is left without workflow.
     """
     start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
-        WORKFLOW_TYPE, decision_input(decision, settings), **_start_options(decision, settings)
+        WORKFLOW_TYPE, decision_input(decision, settings), **start_options(decision, settings)
     )
     try:
         view: DecisionView = await asyncio.wait_for(

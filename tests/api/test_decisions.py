@@ -240,6 +240,7 @@ async def test_temporal_outage_is_503_and_the_next_request_recovers(
         body = assert_problem(refused, 503)
         assert refused.headers["retry-after"]
         decision_id = body["decision_id"]
+        assert refused.headers["location"] == f"/v1/credit-decisions/{decision_id}"
         # The request was not lost: the header row is stored, and reads fall back to it.
         fallback = outage.get(f"/v1/credit-decisions/{decision_id}", headers=customer.headers)
         assert fallback.status_code == 200
