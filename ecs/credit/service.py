@@ -249,6 +249,8 @@ def _settled(
 ) -> Acted:
     if status in action.done_when:
         return Acted(decision.id, status)
+    if status in OPEN_DECISION_STATUSES:  # e.g. PENDING: its workflow has not started yet
+        raise _conflict(f"Nothing to act on yet: the decision is {status}.") from cause
     raise _conflict(f"The decision is {status}; nothing can change it now.") from cause
 
 
