@@ -1,4 +1,10 @@
-"""Request-id propagation and one structured access-log line per request."""
+"""Request-id propagation and one structured access-log line per request.
+
+Every response carries ``X-Request-ID`` (the caller's, when well-formed, else a new one), and
+every problem body its ``request_id``. That includes the 500 for an unhandled error: it is
+rendered here, inside the request's context, because Starlette's own last-resort handler runs
+outside every middleware, after the request id is gone.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,10 @@ import uuid
 from typing import Any
 
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.problems import server_error
 from ecs.logs import request_id_var, user_id_var
 
 log = logging.getLogger("ecs.api.access")
@@ -37,17 +45,22 @@ class RequestContextMiddleware:
         uid_token = user_id_var.set(None)
         started = time.perf_counter()
         status = 500
+        started_response = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started_response = message["status"], True
                 message.setdefault("headers", [])
                 message["headers"].append((b"x-request-id", request_id.encode()))
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if started_response:  # too late for a problem body: let the server abort the reply
+                raise
+            await server_error(Request(scope), exc)(scope, receive, send_with_id)
         finally:
             path = scope.get("path", "")
             level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO

@@ -10,10 +10,14 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import redis.exceptions
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import RPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
 
 from ecs import errors
 from ecs.logs import request_id_var
@@ -95,6 +99,47 @@ DOMAIN_STATUS: dict[type[errors.DomainError], int] = {
 }
 
 
+# Dependency failures that reach a route unhandled: the dependency is down, not the request
+# wrong, so each becomes the same 503 + Retry-After a service's ``errors.Unavailable`` would.
+# (class, which dependency); a class is matched by ``isinstance``, in this order.
+DEPENDENCY_DOWN: tuple[tuple[type[Exception], str], ...] = (
+    (sqlalchemy.exc.OperationalError, "database"),  # server gone, refused, restarting, locked
+    (sqlalchemy.exc.InterfaceError, "database"),  # connection closed under us
+    (sqlalchemy.exc.TimeoutError, "database"),  # connection pool exhausted
+    (RPCTimeoutOrCancelledError, "workflow engine"),
+    (redis.exceptions.ConnectionError, "stream"),
+    (redis.exceptions.TimeoutError, "stream"),
+)
+# Temporal RPC codes meaning "unreachable right now" (others are bugs or refusals).
+_RPC_DOWN = frozenset(
+    {
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.CANCELLED,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        RPCStatusCode.UNKNOWN,
+    }
+)
+DEPENDENCY_RETRY_AFTER = 5
+
+
+def dependency_down(exc: Exception) -> errors.Unavailable | None:
+    """The 503 an infrastructure exception stands for, or ``None`` when it is a real bug."""
+    which = next((name for cls, name in DEPENDENCY_DOWN if isinstance(exc, cls)), None)
+    if which is None and isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
+        which = "database"
+    if which is None and isinstance(exc, RPCError) and exc.status in _RPC_DOWN:
+        which = "workflow engine"
+    if which is None:
+        return None
+    return errors.Unavailable(
+        f"The {which} is unavailable; nothing was changed, retry shortly.",
+        code=f"{which.replace(' ', '-')}-unavailable",
+        title=f"{which.capitalize()} unavailable",
+        retry_after=DEPENDENCY_RETRY_AFTER,
+    )
+
+
 def status_of(exc: errors.DomainError) -> int:
     for cls in type(exc).__mro__:
         status = DOMAIN_STATUS.get(cls)
@@ -105,24 +150,52 @@ def status_of(exc: errors.DomainError) -> int:
 
 def domain_headers(exc: errors.DomainError) -> dict[str, str] | None:
     if isinstance(exc, errors.Unavailable | errors.RateLimited):
-        return {"Retry-After": str(exc.retry_after)}
+        headers = {"Retry-After": str(exc.retry_after)}
+        if isinstance(exc.extra.get("location"), str):  # the resource was stored: poll it later
+            headers["Location"] = exc.extra["location"]
+        return headers
     if isinstance(exc, errors.NotAuthenticated):
         return {"WWW-Authenticate": "Bearer"}
     return None
 
 
+def domain_problem(request: Request, exc: errors.DomainError) -> JSONResponse:
+    return problem_response(
+        request,
+        status_of(exc),
+        exc.detail,
+        type_=TYPE_BASE + exc.code,
+        title=exc.title,
+        headers=domain_headers(exc),
+        **exc.extra,
+    )
+
+
+def server_error(request: Request, exc: BaseException) -> JSONResponse:
+    """The one 500: logged with its traceback, answered without details (the request id is the
+    link between the two)."""
+    log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
+    return problem_response(request, 500, "An unexpected error occurred; it has been logged.")
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
     async def _domain(request: Request, exc: errors.DomainError) -> JSONResponse:
-        return problem_response(
-            request,
-            status_of(exc),
-            exc.detail,
-            type_=TYPE_BASE + exc.code,
-            title=exc.title,
-            headers=domain_headers(exc),
-            **exc.extra,
+        return domain_problem(request, exc)
+
+    async def _dependency(request: Request, exc: Exception) -> JSONResponse:
+        unavailable = dependency_down(exc)
+        if unavailable is None:
+            return server_error(request, exc)
+        log.warning(
+            "dependency unavailable",
+            extra={"path": request.url.path, "error": f"{type(exc).__name__}: {exc}"},
         )
+        return domain_problem(request, unavailable)
+
+    infrastructure: list[type[Exception]] = [sqlalchemy.exc.DBAPIError, RPCError]
+    for cls in [*infrastructure, *(down for down, _ in DEPENDENCY_DOWN)]:
+        app.add_exception_handler(cls, _dependency)
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
@@ -164,5 +237,6 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"path": request.url.path})
-        return problem_response(request, 500, "An unexpected error occurred; it has been logged.")
+        # Only reached if RequestContextMiddleware did not answer first (it renders the 500
+        # inside the request's context, with its request id).
+        return server_error(request, exc)

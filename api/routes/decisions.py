@@ -1,29 +1,22 @@
 """Credit decisions: request one, read it, accept or decline its offer.
 
-Routes only translate HTTP to service calls (``api.services.decisions``); the workflow decides.
+Routes only translate HTTP to the use cases in ``ecs.credit.service`` and their answers to
+response models; the workflow decides, and refusals are domain errors mapped in ``api.problems``.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Response, status
-from sqlmodel import col, select
 
 from api.deps import ResourcesDep, SessionDep
-from api.schemas import (
-    DecisionActionResult,
-    DecisionPublic,
-    DeclineBody,
-    Limit,
-    Offset,
-    Page,
-)
+from api.schemas import Limit, Offset, Page
+from api.schemas.credit import DecisionActionResult, DecisionPublic, DeclineBody
 from api.security import CurrentUser
-from api.services import decisions as service
-from ecs.contracts import UPDATE_ACCEPT, UPDATE_DECLINE, AcceptRequest, DeclineRequest
-from ecs.db.tables import CreditDecision
+from ecs.credit import queries, service
+from ecs.credit.engine import location_of
 from ecs.domain.status import DecisionStatus
 
 router = APIRouter(prefix="/credit-decisions", tags=["credit decisions"])
@@ -41,7 +34,17 @@ Wait = Annotated[
     float,
     Query(ge=0, le=30, description="Seconds to wait for the outcome before answering 202."),
 ]
-_PROBLEM = {"description": "Problem body", "content": {"application/problem+json": {}}}
+_PROBLEM: dict[str, Any] = {
+    "description": "Problem body",
+    "content": {"application/problem+json": {}},
+}
+_UNAVAILABLE = {**_PROBLEM, "description": "Workflow engine or database unavailable; retry"}
+_ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Applied now, or already by an earlier attempt of the same action"},
+    404: _PROBLEM,
+    409: {**_PROBLEM, "description": "The offer is not open (and this action did not settle it)"},
+    503: _UNAVAILABLE,
+}
 
 
 @router.post(
@@ -52,8 +55,8 @@ _PROBLEM = {"description": "Problem body", "content": {"application/problem+json
     responses={
         200: {"description": "An open decision already exists (or the same Idempotency-Key)"},
         201: {"description": "Decided within `wait` seconds"},
-        202: {"description": "Accepted; poll the Location"},
-        503: {**_PROBLEM, "description": "Workflow engine unavailable; retry (nothing is lost)"},
+        202: {"description": "Accepted; poll the Location (also when `wait` ran out)"},
+        503: {**_UNAVAILABLE, "description": "Unavailable; retry (nothing is lost)"},
     },
 )
 async def request_decision(
@@ -66,12 +69,12 @@ async def request_decision(
     """201 decided in time, 202 still running, 200 for an existing decision (not a new one)."""
     outcome = await service.request_decision(resources, user.id, idempotency_key, wait)
     decision = outcome.decision
-    response.headers["Location"] = service.location_of(decision.id)
+    response.headers["Location"] = location_of(decision.id)
     if not outcome.created:
         response.status_code = status.HTTP_200_OK
     elif decision.status == DecisionStatus.PENDING:
         response.status_code = status.HTTP_202_ACCEPTED
-    return decision
+    return DecisionPublic.model_validate(decision)
 
 
 @router.get(
@@ -82,15 +85,9 @@ async def request_decision(
 def list_decisions(
     user: CurrentUser, session: SessionDep, limit: Limit = 20, offset: Offset = 0
 ) -> Page[DecisionPublic]:
-    rows = session.exec(
-        select(CreditDecision)
-        .where(CreditDecision.user_id == user.id)
-        .order_by(col(CreditDecision.requested_at).desc(), col(CreditDecision.id).desc())
-        .offset(offset)
-        .limit(limit + 1)
-    ).all()
+    rows = queries.decisions_of(session, user.id, limit + 1, offset)
     return Page[DecisionPublic](
-        items=service.stored_views(session, rows[:limit]),
+        items=[DecisionPublic.model_validate(row) for row in rows[:limit]],
         limit=limit,
         offset=offset,
         next_offset=offset + limit if len(rows) > limit else None,
@@ -106,7 +103,9 @@ def list_decisions(
 async def get_decision(
     decision_id: uuid.UUID, user: CurrentUser, resources: ResourcesDep
 ) -> DecisionPublic:
-    return await service.get_decision(resources, user.id, decision_id)
+    return DecisionPublic.model_validate(
+        await service.get_decision(resources, user.id, decision_id)
+    )
 
 
 @router.post(
@@ -114,19 +113,14 @@ async def get_decision(
     response_model=DecisionActionResult,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Accept the decision's offer (the credit line is deployed asynchronously)",
-    responses={404: _PROBLEM, 409: {**_PROBLEM, "description": "The offer is not open"}},
+    responses=_ACTION_RESPONSES,
 )
 async def accept_offer(
     decision_id: uuid.UUID, user: CurrentUser, resources: ResourcesDep
 ) -> DecisionActionResult:
-    return await service.apply_update(
-        resources,
-        decision_id,
-        user.id,
-        UPDATE_ACCEPT,
-        AcceptRequest(user_id=str(user.id)),
-        commits_to=DecisionStatus.ACCEPTED,
-    )
+    """Safe to retry: a repeated accept answers with the decision's real status."""
+    acted = await service.accept_offer(resources, decision_id, user.id)
+    return DecisionActionResult.model_validate(acted)
 
 
 @router.post(
@@ -134,7 +128,7 @@ async def accept_offer(
     response_model=DecisionActionResult,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Decline the decision's offer",
-    responses={404: _PROBLEM, 409: {**_PROBLEM, "description": "The offer is not open"}},
+    responses=_ACTION_RESPONSES,
 )
 async def decline_offer(
     decision_id: uuid.UUID,
@@ -143,11 +137,5 @@ async def decline_offer(
     body: Annotated[DeclineBody | None, Body()] = None,
 ) -> DecisionActionResult:
     reason = body.reason if body else None
-    return await service.apply_update(
-        resources,
-        decision_id,
-        user.id,
-        UPDATE_DECLINE,
-        DeclineRequest(user_id=str(user.id), reason=reason),
-        commits_to=DecisionStatus.DECLINED,
-    )
+    acted = await service.decline_offer(resources, decision_id, user.id, reason)
+    return DecisionActionResult.model_validate(acted)

@@ -17,11 +17,11 @@ from fastapi.responses import StreamingResponse
 from api.deps import ResourcesDep, SessionDep
 from api.schemas.accounts import ConsentPublic, ConsentUpdate, ErasureRequest
 from api.security import CurrentUser
-from api.services.decisions import connect_or_none
 from ecs.accounts.consent import set_consent
 from ecs.accounts.erasure import erase_account
 from ecs.accounts.export import export_json
 from ecs.accounts.users import active_account
+from ecs.credit.engine import connect_or_none
 from ecs.db.tables import User
 
 router = APIRouter(prefix="/me", tags=["privacy"])
@@ -94,7 +94,7 @@ async def erase_me(body: ErasureRequest, user: CurrentUser, resources: Resources
     records, offers and the credit line are kept under the lender's legal obligation, keyed only
     by the pseudonymous id. Login stops at once; tokens already issued expire on their own, and
     every privacy route and the ingest endpoint refuse them. Erasing again answers 404."""
-    connect = partial(connect_or_none, resources)  # the API's one Temporal client
+    connect = partial(connect_or_none, resources.temporal)  # the API's one Temporal client
     await erase_account(resources.engine, connect, user.id, body.password)
     resources.caches.forget(user.id)  # this instance refuses the account's tokens at once
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,11 +7,11 @@ import uuid
 from fastapi import APIRouter, status
 
 from api.deps import ResourcesDep, SessionDep
-from api.schemas import DecisionActionResult, Limit, Offset, Page, ReviewCreate, ReviewQueueItem
+from api.schemas import Limit, Offset, Page
+from api.schemas.credit import DecisionActionResult, ReviewCreate, ReviewQueueItem
 from api.security import Analyst
-from api.services import decisions as service
-from ecs.contracts import UPDATE_REVIEW, ReviewRequest
-from ecs.domain.status import DecisionStatus
+from ecs.contracts import ReviewRequest
+from ecs.credit import queries, service
 
 router = APIRouter(prefix="/reviews", tags=["reviews"])
 _PROBLEM = {"description": "Problem body", "content": {"application/problem+json": {}}}
@@ -26,9 +26,9 @@ _PROBLEM = {"description": "Problem body", "content": {"application/problem+json
 def review_queue(
     _analyst: Analyst, session: SessionDep, limit: Limit = 50, offset: Offset = 0
 ) -> Page[ReviewQueueItem]:
-    items = service.review_queue(session, limit + 1, offset)
+    items = queries.review_queue(session, limit + 1, offset)
     return Page[ReviewQueueItem](
-        items=items[:limit],
+        items=[ReviewQueueItem.model_validate(item) for item in items[:limit]],
         limit=limit,
         offset=offset,
         next_offset=offset + limit if len(items) > limit else None,
@@ -44,6 +44,7 @@ def review_queue(
         403: _PROBLEM,
         404: _PROBLEM,
         409: {**_PROBLEM, "description": "The decision is not REFERRED"},
+        503: {**_PROBLEM, "description": "Workflow engine or database unavailable; retry"},
     },
 )
 async def review_decision(
@@ -51,7 +52,5 @@ async def review_decision(
 ) -> DecisionActionResult:
     """The reviewer id comes from the analyst's token and is written to the audit record."""
     request = ReviewRequest(reviewer_id=str(analyst.id), **body.model_dump())
-    outcome = DecisionStatus.OFFERED if body.approve else DecisionStatus.DENIED
-    return await service.apply_update(
-        resources, decision_id, None, UPDATE_REVIEW, request, commits_to=outcome
-    )
+    acted = await service.review_decision(resources, decision_id, request)
+    return DecisionActionResult.model_validate(acted)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, Literal, Self, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Query
 from pydantic import (
@@ -24,11 +24,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
-    model_validator,
 )
-
-from ecs.contracts import CreditTypeName
-from ecs.domain.status import DecisionStatus
 
 Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
 Rate = Annotated[Decimal, Field(gt=0, lt=1, max_digits=7, decimal_places=4)]
@@ -79,82 +75,6 @@ class TransactionPublic(TransactionBase, _Public):
     id: uuid.UUID
     currency: str | None = Field(default=None, description="Null on rows older than the feed")
     created_at: datetime
-
-
-# --- credit decisions --------------------------------------------------------------------------
-
-
-class OfferPublic(_Public):
-    id: uuid.UUID
-    credit_limit: MoneyOut
-    interest_rate: RateOut
-    credit_type: CreditTypeName
-    expires_at: datetime
-    status: str | None = Field(default=None, description="OPEN, ACCEPTED, DEPLOYED, ...")
-
-
-class DecisionPublic(BaseModel):
-    """A credit decision as the customer sees it (from the live workflow or the database)."""
-
-    id: uuid.UUID
-    status: DecisionStatus
-    approved: bool | None = None
-    risk_score: float | None = None
-    risk_band: str | None = None
-    credit_limit: MoneyOut | None = None
-    interest_rate: RateOut | None = None
-    credit_type: CreditTypeName | None = None
-    reason_codes: list[str] = []
-    offer: OfferPublic | None = None
-    cooling_off_until: datetime | None = None
-    model_version: str | None = None
-    policy_version: str | None = None
-    requested_at: datetime | None = None
-    updated_at: datetime | None = None
-    source: Literal["workflow", "database"] = Field(
-        description="'workflow' when answered live by the running workflow, 'database' when read "
-        "from the decision records (closed workflow or workflow engine unreachable)."
-    )
-
-
-class DecisionActionResult(BaseModel):
-    """Answer to accept/decline/review: the update was applied; effects follow asynchronously."""
-
-    decision_id: uuid.UUID
-    status: DecisionStatus | str
-
-
-class DeclineBody(_Request):
-    reason: str | None = Field(default=None, max_length=500)
-
-
-# --- analyst review ----------------------------------------------------------------------------
-
-
-class ReviewQueueItem(DecisionPublic):
-    user_id: uuid.UUID
-
-
-class ReviewCreate(_Request):
-    """An analyst's resolution; approving needs the full terms, since no model produced them."""
-
-    approve: bool
-    comment: str = Field(min_length=3, max_length=2000)
-    credit_limit: Money | None = None
-    interest_rate: Rate | None = None
-    credit_type: CreditTypeName | None = None
-
-    @model_validator(mode="after")
-    def _terms_when_approving(self) -> Self:
-        if self.approve:
-            missing = [
-                name
-                for name in ("credit_limit", "interest_rate", "credit_type")
-                if getattr(self, name) is None
-            ]
-            if missing:
-                raise ValueError(f"approving needs {', '.join(missing)}")
-        return self
 
 
 # --- the user's own account --------------------------------------------------------------------

@@ -42,6 +42,7 @@ from ecs.accounts.rows import (
 )
 from ecs.accounts.users import active_account, locked_account
 from ecs.contracts import UPDATE_DECLINE, DeclineRequest
+from ecs.credit.engine import unavailable
 from ecs.db.types import utcnow
 from ecs.domain.status import OPEN_DECISION_STATUSES, DecisionStatus, OfferStatus
 from ecs.errors import Conflict, Forbidden, Unavailable
@@ -64,14 +65,8 @@ _TEMPORAL_DOWN = (RPCError, RuntimeError, TimeoutError, OSError)
 
 
 def workflow_engine_unavailable() -> Unavailable:
-    """The same 503 body as a decision request meets when Temporal is down (same type slug and
-    wording), so clients handle one error; it belongs with the Temporal access of ``ecs.credit``
-    once that exists, and erasure then imports it from there."""
-    return Unavailable(
-        "The workflow engine is unreachable; retry shortly.",
-        code="workflow-engine-unavailable",
-        title="Workflow engine unavailable",
-    )
+    """The same 503 body as a decision request meets when Temporal is down: one error."""
+    return unavailable()
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,10 @@ from sqlalchemy import JSON, Column, Index, Numeric, String, UniqueConstraint, t
 from sqlmodel import Field, SQLModel
 
 from ecs.db.types import UTCDateTime, utcnow
-from ecs.domain.status import DecisionStatus, OfferStatus, RecordKind, Role
+from ecs.domain.status import OPEN_DECISION_SQL, DecisionStatus, OfferStatus, RecordKind, Role
 
 MONEY = Numeric(14, 2)
 RATE = Numeric(7, 4)
-OPEN_DECISION_SQL = "status IN ('PENDING', 'COOLING_OFF', 'REFERRED', 'OFFERED', 'ACCEPTED')"
 
 
 class User(SQLModel, table=True):

@@ -95,10 +95,13 @@ async def test_offer_accept_deploys_credit_line_and_notifies(
     final = await async_wait_for(active, timeout=20, message="the closed, ACTIVE decision")
     assert final["offer"]["status"] == "DEPLOYED" and final["approved"] is True
 
+    # Accepting again (a client retrying after a lost answer) is the same success, with the
+    # decision's real status, never "409 no open offer".
     again = await client.post(
         f"/v1/credit-decisions/{decision['id']}/accept", headers=customer.headers
     )
-    assert_problem(again, 409)
+    assert again.status_code == 202, again.text
+    assert again.json() == {"decision_id": decision["id"], "status": "ACTIVE"}
 
 
 async def test_decline_then_accept_is_409(client: httpx.AsyncClient, customer: Account) -> None:
@@ -237,6 +240,7 @@ async def test_temporal_outage_is_503_and_the_next_request_recovers(
         body = assert_problem(refused, 503)
         assert refused.headers["retry-after"]
         decision_id = body["decision_id"]
+        assert refused.headers["location"] == f"/v1/credit-decisions/{decision_id}"
         # The request was not lost: the header row is stored, and reads fall back to it.
         fallback = outage.get(f"/v1/credit-decisions/{decision_id}", headers=customer.headers)
         assert fallback.status_code == 200

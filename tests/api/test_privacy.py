@@ -19,9 +19,9 @@ from sqlmodel import Session, SQLModel, select
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from api.caches import CONSENT_TTL_SECONDS
-from api.services.decisions import decision_input
 from ecs.accounts import export as export_service
 from ecs.contracts import WORKFLOW_TYPE, workflow_id_for
+from ecs.credit.workflow_input import decision_input
 from ecs.db.tables import (
     CreditDecision,
     DecisionRecord,

@@ -14,11 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from ecs.settings import Settings
 from tests.api.conftest import Account, assert_problem, seed_good_history, serve_api
+from tests.api.decision_views import assert_same_view, live_view, stored_view
 from tests.support import async_wait_for
 
 TERMS = {"credit_limit": "1500.00", "interest_rate": "0.2100", "credit_type": "SHORT_TERM"}
@@ -167,3 +169,49 @@ async def test_model_outage_referral_is_resolved_by_an_analyst(
         assert_problem(twice, 409)
         queue = await _review_queue_ids(client, analyst)
         assert to_approve not in queue and to_deny not in queue
+
+
+@pytest.mark.usefixtures("down_model_worker")
+async def test_referred_reads_the_same_live_and_stored(
+    referral_api: str, customer: Account, analyst: Account, temporal_client: Client, engine: Engine
+) -> None:
+    """REFERRED: nobody has decided yet, so ``approved`` is null and there are no terms, on the
+    live path (``?wait=``, GET) and on the stored one (listing, review queue) alike."""
+    async with httpx.AsyncClient(base_url=referral_api, timeout=60) as client:
+        await seed_good_history(client, customer)
+        response = await client.post(
+            "/v1/credit-decisions", params={"wait": 30}, headers=customer.headers
+        )
+        assert response.status_code == 201, response.text
+        answered = response.json()
+        assert answered["status"] == "REFERRED" and answered["source"] == "workflow"
+        assert answered["approved"] is None
+        assert answered["credit_limit"] is None and answered["interest_rate"] is None
+        decision_id = answered["id"]
+
+        stored = await stored_view(client, customer, decision_id)
+        assert_same_view(answered, stored)
+        got = await client.get(f"/v1/credit-decisions/{decision_id}", headers=customer.headers)
+        assert got.json()["source"] == "workflow"
+        assert_same_view(got.json(), stored)
+        assert_same_view(await live_view(temporal_client, engine, decision_id), stored)
+
+        queued = await _queued(client, analyst, decision_id)
+        assert queued.pop("user_id") == str(customer.id)
+        assert_same_view(answered, queued)
+
+
+async def _queued(client: httpx.AsyncClient, analyst: Account, decision_id: str) -> dict[str, Any]:
+    """The decision's item in the review queue, following the pages."""
+    offset: int | None = 0
+    while offset is not None:
+        response = await client.get(
+            "/v1/reviews", params={"limit": 200, "offset": offset}, headers=analyst.headers
+        )
+        page = response.json()
+        for item in page["items"]:
+            if item["id"] == decision_id:
+                found: dict[str, Any] = item
+                return found
+        offset = page["next_offset"]
+    raise AssertionError(f"{decision_id} is not in the review queue")

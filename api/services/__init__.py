@@ -1,1 +1,0 @@
-"""Application services: the logic behind the routes, so routes stay thin and testable."""
