@@ -7,6 +7,8 @@ Clients (and the operator reading logs at 3 a.m.) get one shape for every failur
 from __future__ import annotations
 
 import logging
+import math
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -77,14 +79,27 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _json_safe(value: Any) -> Any:
+SECRET_FIELDS = re.compile(r"pass(word)?|secret|token|api[_-]?key|ledger[_-]?key", re.I)
+MAX_ECHO_CHARS = 200
+
+
+def _json_safe(value: Any, field: object = None) -> Any:
+    """What of the submitted input a 422 may echo: never a secret (a password is named, not
+    repeated), never a non-finite number (``NaN`` is not JSON: the encoder raised and turned a 422
+    into a 500), and no more than a short prefix of a long string."""
+    if isinstance(field, str) and SECRET_FIELDS.search(field):
+        return "[redacted]"
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: _json_safe(v, k) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str) and len(value) > MAX_ECHO_CHARS:
+        return value[:MAX_ECHO_CHARS] + "…"
     if isinstance(value, str | int | float | bool) or value is None:
         return value
-    return str(value)
+    return _json_safe(str(value))
 
 
 # The one table from domain errors to HTTP: services raise ``ecs.errors`` classes, never statuses.
@@ -216,7 +231,11 @@ def install_problem_handlers(app: FastAPI) -> None:
                 "loc": list(err.get("loc", ())),
                 "msg": err.get("msg", ""),
                 "type": err.get("type", ""),
-                "input": _json_safe(err.get("input")) if err.get("type") != "missing" else None,
+                "input": (
+                    _json_safe(err.get("input"), (err.get("loc") or [None])[-1])
+                    if err.get("type") != "missing"
+                    else None
+                ),
             }
             for err in exc.errors()
         ]

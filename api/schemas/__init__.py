@@ -39,7 +39,9 @@ T = TypeVar("T")
 
 # Listing parameters shared by every paginated route.
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip (newest first)")]
+# Bounded: a huge offset overflowed the database's integer (a 500), and deep offsets are slow.
+MAX_OFFSET = 100_000
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip (newest first)")]
 
 
 class _Request(BaseModel):
