@@ -13,7 +13,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ecs.domain.emotions import CoolingOff
+from ecs.domain.features import Features
+from ecs.domain.policy import PolicyOutcome
 from ecs.domain.status import DecisionStatus
+from ecs.risk.model import RiskScore
 
 WORKFLOW_ID_PREFIX = "credit-decision-"
 WORKFLOW_TYPE = "CreditDecisionWorkflow"
@@ -37,20 +41,16 @@ class _Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class CoolingOffConfig(_Message):
-    """Thresholds travel in the workflow input: the workflow never reads settings (determinism)."""
-
-    pause_seconds: int = Field(default=3600, gt=0)
-    distress_stress: float = Field(default=0.8, ge=0, le=1)
-    distress_intensity: float = Field(default=0.6, ge=0, le=1)
-    calm_stress: float = Field(default=0.5, ge=0, le=1)
+CoolingOffConfig = CoolingOff
+"""The cooling-off rule travels in the workflow input: the workflow never reads settings
+(determinism). Build it with ``CoolingOff.from_settings``."""
 
 
 class DecisionInput(_Message):
     decision_id: str
     user_id: str
     offer_ttl_seconds: int = Field(gt=0)
-    cooling_off: CoolingOffConfig = CoolingOffConfig()
+    cooling_off: CoolingOff
 
 
 class EmotionSignal(BaseModel):
@@ -120,3 +120,32 @@ class DecisionView(_Message):
     model_version: str | None = None
     policy_version: str | None = None
     updated_at: datetime | None = None
+
+
+class DecisionState(BaseModel):
+    """Everything a decision remembers, carried whole into the next run on continue-as-new.
+
+    The workflow mutates one instance of this; the ``status`` query and the Web UI summary are
+    rendered from it. ``paused_from`` is the status a cooling-off pause returns to; ``seen`` the
+    last ``MAX_REMEMBERED_EVENTS`` emotion event ids (at-least-once delivery deduplicated).
+    """
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    status: DecisionStatus = DecisionStatus.PENDING
+    paused_from: DecisionStatus | None = None
+    features: Features | None = None
+    score: RiskScore | None = None
+    outcome: PolicyOutcome | None = None
+    offer: OfferView | None = None
+    settlement: Literal["ACCEPTED", "DECLINED"] | None = None
+    review: ReviewRequest | None = None
+    review_error: str | None = None
+    seen: list[str] = []
+    signals: int = 0
+    last_event_id: str | None = None
+    distressed: bool = False
+    cooling_off_until: datetime | None = None
+    cooling_off_reason: str | None = None
+    updated_at: datetime | None = None
+    runs: int = 1  # how many runs this decision has lived through (continue-as-new)

@@ -18,12 +18,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import Engine
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.registry import build_activities
-from ecs.contracts import AcceptRequest, DecisionView, DeclineRequest, ReviewRequest
+from ecs.contracts import AcceptRequest, DeclineRequest, ReviewRequest
 from ecs.db.engine import make_engine
 from ecs.db.migrate import upgrade
 from ecs.domain.status import DecisionStatus, Role
@@ -35,8 +35,9 @@ from ecs.temporal.search import ALL as SEARCH_ATTRIBUTES
 from ecs.temporal.search import register
 from tests.conftest import TEST_PAYLOAD_KEY
 from tests.factories import make_user
-from tests.workflows.conftest import start_decision, status_of
+from tests.workflows.conftest import DecisionHandle, start_decision, status_of
 from workflows import WORKFLOWS
+from workflows.credit_decision import CreditDecisionWorkflow
 
 HERE = Path(__file__).parent / "histories"
 
@@ -48,7 +49,7 @@ class _DownModel:
         raise ModelUnavailable("recorded outage")
 
 
-async def _until(handle: WorkflowHandle[object, DecisionView], status: DecisionStatus) -> None:
+async def _until(handle: DecisionHandle, status: DecisionStatus) -> None:
     for _ in range(400):
         if (await status_of(handle)).status is status:
             return
@@ -56,7 +57,7 @@ async def _until(handle: WorkflowHandle[object, DecisionView], status: DecisionS
     raise TimeoutError(f"{handle.id} never reached {status}")
 
 
-async def _save(client: Client, name: str, handle: WorkflowHandle[object, DecisionView]) -> None:
+async def _save(client: Client, name: str, handle: DecisionHandle) -> None:
     await handle.result()
     history = await client.get_workflow_handle(handle.id).fetch_history()
     (HERE / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
@@ -94,7 +95,9 @@ async def record(engine: Engine, settings: Settings) -> None:
                 user = make_user(engine)
                 h = await start_decision(client, engine, settings, user)
                 await _until(h, DecisionStatus.OFFERED)
-                await h.execute_update("accept", AcceptRequest(user_id=str(user)))
+                await h.execute_update(
+                    CreditDecisionWorkflow.accept, AcceptRequest(user_id=str(user))
+                )
                 await _save(client, "approved_accepted", h)
 
                 user = make_user(engine, monthly_inflow=Decimal("0"))
@@ -110,7 +113,7 @@ async def record(engine: Engine, settings: Settings) -> None:
                 h = await start_decision(client, engine, settings, user, task_queue=q_down)
                 await _until(h, DecisionStatus.REFERRED)
                 await h.execute_update(
-                    "review",
+                    CreditDecisionWorkflow.review,
                     ReviewRequest(
                         reviewer_id=str(analyst),
                         approve=True,
@@ -121,7 +124,9 @@ async def record(engine: Engine, settings: Settings) -> None:
                     ),
                 )
                 await _until(h, DecisionStatus.OFFERED)
-                await h.execute_update("decline", DeclineRequest(user_id=str(user)))
+                await h.execute_update(
+                    CreditDecisionWorkflow.decline, DeclineRequest(user_id=str(user))
+                )
                 await _save(client, "referred_reviewed_declined", h)
 
 

@@ -19,7 +19,8 @@ from ecs.domain.status import DecisionStatus, OfferStatus, Role
 from ecs.settings import Settings
 from tests.factories import make_user
 from tests.support import async_wait_for
-from tests.workflows.conftest import start_decision, status_of
+from tests.workflows.conftest import DecisionHandle, start_decision, status_of
+from workflows.credit_decision import CreditDecisionWorkflow
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -30,9 +31,9 @@ def _notifications(engine: Engine, user_id: uuid.UUID) -> list[str]:
         return sorted(n.kind for n in rows)
 
 
-async def _wait_status(handle: object, *wanted: DecisionStatus) -> DecisionView:
+async def _wait_status(handle: DecisionHandle, *wanted: DecisionStatus) -> DecisionView:
     async def check() -> DecisionView | None:
-        view = await status_of(handle)  # type: ignore[arg-type]
+        view = await status_of(handle)
         return view if view.status in wanted else None
 
     return await async_wait_for(check, timeout=20, message=f"status in {wanted}")
@@ -50,7 +51,7 @@ async def test_approved_offer_accepted_deploys_credit_and_notifies(
     assert offered.model_version and offered.policy_version
 
     accepted = await handle.execute_update(
-        "accept", AcceptRequest(user_id=str(user_id)), result_type=DecisionView
+        CreditDecisionWorkflow.accept, AcceptRequest(user_id=str(user_id))
     )
     assert accepted.status is DecisionStatus.OFFERED  # the update is acknowledged first
     result = await handle.result()
@@ -92,10 +93,14 @@ async def test_decline_and_validators(
     await _wait_status(handle, DecisionStatus.OFFERED)
 
     with pytest.raises(WorkflowUpdateFailedError) as other:
-        await handle.execute_update("accept", AcceptRequest(user_id=str(uuid.uuid4())))
+        await handle.execute_update(
+            CreditDecisionWorkflow.accept, AcceptRequest(user_id=str(uuid.uuid4()))
+        )
     assert "another user" in str(other.value.cause)
 
-    await handle.execute_update("decline", DeclineRequest(user_id=str(user_id)))
+    await handle.execute_update(
+        CreditDecisionWorkflow.decline, DeclineRequest(user_id=str(user_id))
+    )
     result = await handle.result()
     assert result.status is DecisionStatus.DECLINED
     with Session(engine) as session:
@@ -112,18 +117,22 @@ async def test_distress_signal_pauses_open_offer_until_calm(
     await _wait_status(handle, DecisionStatus.OFFERED)
 
     distress = EmotionSignal(event_id="e-1", stress=0.95, intensity=0.9)
-    await handle.signal("emotion", distress)
-    await handle.signal("emotion", distress)  # redelivered: applied once
+    await handle.signal(CreditDecisionWorkflow.emotion, distress)
+    await handle.signal(CreditDecisionWorkflow.emotion, distress)  # redelivered: applied once
     paused = await _wait_status(handle, DecisionStatus.COOLING_OFF)
     assert paused.cooling_off_until is not None and paused.emotion_signals_seen == 1
 
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update("accept", AcceptRequest(user_id=str(user_id)))
+        await handle.execute_update(
+            CreditDecisionWorkflow.accept, AcceptRequest(user_id=str(user_id))
+        )
     assert "cooling-off" in str(refused.value.cause)
 
-    await handle.signal("emotion", EmotionSignal(event_id="e-2", stress=0.2, intensity=0.3))
+    await handle.signal(
+        CreditDecisionWorkflow.emotion, EmotionSignal(event_id="e-2", stress=0.2, intensity=0.3)
+    )
     await _wait_status(handle, DecisionStatus.OFFERED)
-    await handle.execute_update("accept", AcceptRequest(user_id=str(user_id)))
+    await handle.execute_update(CreditDecisionWorkflow.accept, AcceptRequest(user_id=str(user_id)))
     assert (await handle.result()).status is DecisionStatus.ACTIVE
 
 
@@ -136,8 +145,7 @@ async def test_distress_before_scoring_pauses_the_decision(
         engine,
         settings,
         user_id,
-        start_signal="emotion",
-        start_signal_args=[EmotionSignal(event_id="s-1", stress=0.9, intensity=0.8)],
+        start_emotion=EmotionSignal(event_id="s-1", stress=0.9, intensity=0.8),
     )
     paused = await _wait_status(handle, DecisionStatus.COOLING_OFF)
     assert paused.risk_score is None  # not scored while the user is in distress
@@ -152,7 +160,9 @@ async def test_distress_before_scoring_pauses_the_decision(
 
     await async_wait_for(header_paused, timeout=10, message="the header to show COOLING_OFF")
 
-    await handle.signal("emotion", EmotionSignal(event_id="s-2", stress=0.1, intensity=0.2))
+    await handle.signal(
+        CreditDecisionWorkflow.emotion, EmotionSignal(event_id="s-2", stress=0.1, intensity=0.2)
+    )
     offered = await _wait_status(handle, DecisionStatus.OFFERED)
     assert offered.risk_score is not None
 
@@ -196,12 +206,13 @@ async def test_model_outage_refers_to_review_then_analyst_approves(
 
     with pytest.raises(WorkflowUpdateFailedError) as no_terms:
         await handle.execute_update(
-            "review", ReviewRequest(reviewer_id=analyst_id, approve=True, comment="looks fine")
+            CreditDecisionWorkflow.review,
+            ReviewRequest(reviewer_id=analyst_id, approve=True, comment="looks fine"),
         )
     assert "credit_limit" in str(no_terms.value.cause)
 
     await handle.execute_update(
-        "review",
+        CreditDecisionWorkflow.review,
         ReviewRequest(
             reviewer_id=analyst_id,
             approve=True,
@@ -224,5 +235,7 @@ async def test_model_outage_refers_to_review_then_analyst_approves(
         ("REVIEW", "APPROVED"),
     ]
     assert records[1].comment == "manual check ok" and str(records[1].reviewer_id) == analyst_id
-    await handle.execute_update("decline", DeclineRequest(user_id=str(user_id)))
+    await handle.execute_update(
+        CreditDecisionWorkflow.decline, DeclineRequest(user_id=str(user_id))
+    )
     assert (await handle.result()).status is DecisionStatus.DECLINED

@@ -18,7 +18,7 @@ from ecs.contracts import DecisionInput, DecisionView
 from ecs.settings import Settings
 from ecs.temporal.client import data_converter
 from tests.conftest import TEST_PAYLOAD_KEY
-from workflows import WORKFLOWS
+from workflows import WORKFLOWS, summary
 from workflows.credit_decision import CreditDecisionWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -46,8 +46,9 @@ class _WorkflowWithoutOfferNotification(CreditDecisionWorkflow):
     async def run(self, inp: DecisionInput) -> DecisionView:
         return await super().run(inp)
 
-    async def _notify_offer(self) -> None:
-        return None
+    async def _notify(self, message: summary.Message, data: dict[str, str] | None = None) -> None:
+        if message.kind != "offer_ready":
+            await super()._notify(message, data)
 
 
 async def test_replay_detects_a_breaking_change() -> None:
