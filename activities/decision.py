@@ -1,7 +1,9 @@
 """``score`` and ``approve``: the model's call, then the policy (or an analyst) decides.
 
 ``approve`` is idempotent under retry: its record is keyed on (decision, kind, sequence), so a
-retry after a commit whose acknowledgement was lost reads back what was stored.
+retry after a commit whose acknowledgement was lost reads back what was stored. A review whose
+reviewer is not an active analyst fails for good (``InvalidReview``) instead of being retried
+forever: the workflow drops that review and waits for a valid one.
 """
 
 from __future__ import annotations
@@ -16,15 +18,15 @@ from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.interface import Decisions
+from activities.interface import INVALID_REVIEW, Decisions
 from activities.messages import ApprovalResult, ApproveInput
 from activities.status import set_decision_status
-from ecs.contracts import OfferView
-from ecs.db.tables import DecisionRecord, Offer
+from ecs.contracts import OfferView, ReviewRequest
+from ecs.db.tables import DecisionRecord, Offer, User
 from ecs.domain.features import Features
 from ecs.domain.policy import OUTCOME_STATUS, CreditType, Decision, PolicyOutcome, decide
 from ecs.domain.reasons import ReasonCode
-from ecs.domain.status import RecordKind
+from ecs.domain.status import RecordKind, Role
 from ecs.logs import log_context
 from ecs.risk.model import ModelUnavailable, RiskModel, RiskScore
 
@@ -56,6 +58,8 @@ class DecisionActivities(Decisions):
             decision_id = uuid.UUID(inp.decision_id)
             try:
                 with Session(self.engine, expire_on_commit=False) as session:
+                    if inp.review is not None:
+                        _check_reviewer(session, inp.review, inp.user_id)
                     _persist_outcome(session, inp, outcome, kind, sequence)
                     offer = _create_offer(session, inp, outcome)
                     set_decision_status(session, decision_id, OUTCOME_STATUS[outcome.decision])
@@ -97,6 +101,26 @@ class DecisionActivities(Decisions):
                 policy_version=record.policy_version,
             )
             return ApprovalResult(outcome=outcome, offer=_offer_view(offer) if offer else None)
+
+
+def _check_reviewer(session: Session, review: ReviewRequest, applicant_id: str) -> None:
+    """Only an active analyst other than the applicant resolves a referral (checked with I/O
+    here; the workflow's validator already refused what it could check without I/O)."""
+    try:
+        reviewer = session.get(User, uuid.UUID(review.reviewer_id))
+    except ValueError:  # not an id at all
+        reviewer = None
+    if (
+        reviewer is None
+        or reviewer.erased_at is not None
+        or reviewer.role != Role.ANALYST
+        or reviewer.id == uuid.UUID(applicant_id)
+    ):
+        raise ApplicationError(
+            f"reviewer {review.reviewer_id!r} is not an analyst who may review this decision",
+            type=INVALID_REVIEW,
+            non_retryable=True,
+        )
 
 
 def _outcome_for(inp: ApproveInput) -> tuple[PolicyOutcome, RecordKind, int]:

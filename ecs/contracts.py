@@ -46,13 +46,6 @@ CoolingOffConfig = CoolingOff
 (determinism). Build it with ``CoolingOff.from_settings``."""
 
 
-class DecisionInput(_Message):
-    decision_id: str
-    user_id: str
-    offer_ttl_seconds: int = Field(gt=0)
-    cooling_off: CoolingOff
-
-
 class EmotionSignal(BaseModel):
     """One emotion reading delivered to a running decision (deduplicated by ``event_id``).
 
@@ -120,6 +113,7 @@ class DecisionView(_Message):
     model_version: str | None = None
     policy_version: str | None = None
     updated_at: datetime | None = None
+    review_error: str | None = None  # why the last review was refused after it was accepted
 
 
 class DecisionState(BaseModel):
@@ -148,4 +142,14 @@ class DecisionState(BaseModel):
     cooling_off_until: datetime | None = None
     cooling_off_reason: str | None = None
     updated_at: datetime | None = None
+    notified: list[str] = []  # notification kinds already sent (not repeated by a later run)
     runs: int = 1  # how many runs this decision has lived through (continue-as-new)
+
+
+class DecisionInput(_Message):
+    decision_id: str
+    user_id: str
+    offer_ttl_seconds: int = Field(gt=0)
+    cooling_off: CoolingOff
+    carried: DecisionState | None = None
+    """Set only by the workflow itself when it continues as new: the state it carries over."""

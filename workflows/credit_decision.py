@@ -13,10 +13,18 @@ round trip per step (measured: the offer exists ~20 ms sooner). They keep their 
 ``notify``, ``settle_offer`` and ``deploy_credit`` stay regular activities (they may wait on
 outside systems or must be visible as separate steps).
 
-Activities are called through their declarations in ``activities.interface`` and handlers are
-registered under the names in ``ecs.contracts``, so mypy checks every call and the names on the
-wire stay the plain strings the CLI and Web UI use. Everything the decision remembers lives in
-one ``DecisionState``; what it shows is rendered by ``workflows.summary``.
+Activities are called through their declarations in ``activities.interface`` (the calls live in
+``workflows.steps``) and handlers are registered under the names in ``ecs.contracts``, so mypy
+checks every call and the names on the wire stay the plain strings the CLI and Web UI use.
+Everything the decision remembers lives in one ``DecisionState``; what handlers accept is in
+``workflows.rules``, what the decision shows in ``workflows.summary``.
+
+History stays small: while the decision only waits (for an analyst, a reading, the offer's end
+or a pause's timer) and the server suggests it, or history passes ``MAX_HISTORY_EVENTS``, the
+workflow lets running update handlers finish and continues as new with its whole state in
+``DecisionInput.carried`` (status, offer and expiry, pause, remembered event ids, notifications
+already sent). A run that starts carried picks up at the same wait, so a decision outlives any
+number of emotion signals.
 
 Deterministic code only: time is ``workflow.now()``, no I/O, and the only imports passed through
 the sandbox are pydantic message modules.
@@ -24,23 +32,15 @@ the sandbox are pydantic message modules.
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.interface import Decisions, History, Notifications, Offers, Status
-    from activities.messages import (
-        ApproveInput,
-        DeployInput,
-        FetchHistoryInput,
-        HistorySnapshot,
-        NotifyInput,
-        SettleInput,
-        StatusInput,
-    )
+    from activities.interface import INVALID_REVIEW, Decisions
+    from activities.messages import HistorySnapshot
     from ecs.contracts import (
         QUERY_STATUS,
         SIGNAL_EMOTION,
@@ -56,41 +56,65 @@ with workflow.unsafe.imports_passed_through():
         EmotionSignal,
         ReviewRequest,
     )
-    from ecs.domain.emotions import is_acute_distress, is_calm
-    from ecs.domain.policy import OUTCOME_STATUS, Decision
+    from ecs.domain.emotions import is_acute_distress
+    from ecs.domain.policy import Decision
     from ecs.domain.status import DecisionStatus
-    from ecs.temporal.search import CREDIT_STATUS, RISK_BAND
-    from workflows import summary
-    from workflows.options import (
-        DB_RETRY,
-        LOCAL_RETRY_THRESHOLD,
-        MODEL_RETRY,
-        MODEL_TIMEOUT,
-        SHORT,
-    )
+    from workflows import rules, summary
+    from workflows.options import LOCAL_RETRY_THRESHOLD, MODEL_RETRY, MODEL_TIMEOUT
+    from workflows.steps import DecisionSteps
 
-MAX_REMEMBERED_EVENTS = 256
+MAX_HISTORY_EVENTS = 10_000
+"""Continue as new by this length even if the server never suggests it (its hard limit is
+51,200 events, and it terminates the workflow there)."""
+CONTINUE_AS_NEW_PATCH = "continue-as-new-when-history-is-large"
+"""Decisions started before continue-as-new existed keep running without it: a past workflow
+task where the server already suggested it must replay as it ran."""
 
 
 @workflow.defn(name="CreditDecisionWorkflow")
-class CreditDecisionWorkflow:
+class CreditDecisionWorkflow(DecisionSteps):
     @workflow.init
     def __init__(self, inp: DecisionInput) -> None:
         self._input = inp
-        self._s = DecisionState()
+        self._s = inp.carried.model_copy(deep=True) if inp.carried else DecisionState()
+        self._may_continue = inp.carried is not None
 
     # -- main path -----------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, inp: DecisionInput) -> DecisionView:
         s = self._s
-        self._set_status(DecisionStatus.PENDING)
-        history = await self._fetch_history()
-        if s.distressed or self._recent_distress_in(history):
-            await self._cool_off("acute distress before scoring", until=None)
-            history = await self._fetch_history()  # the pause may have brought new data
-        s.features = history.features
+        if inp.carried is None:
+            self._may_continue = workflow.patched(CONTINUE_AS_NEW_PATCH)
+            self._set_status(DecisionStatus.PENDING)
+            history = await self._fetch_history()
+            if s.distressed or self._recent_distress_in(history):
+                await self._cool_off("acute distress before scoring", until=None)
+                history = await self._fetch_history()  # the pause may have brought new data
+            await self._decide(history)
+        else:  # continued as new: pick up where the last run stopped waiting
+            workflow.set_current_details(summary.details_of(s))
+            if s.outcome is None:  # in a pause before scoring
+                await self._pause()
+                await self._decide(await self._fetch_history())
 
+        if self._decision is Decision.REFERRED:
+            await self._notify_once(summary.REFERRED)
+            await self._await_review()
+
+        if self._decision is Decision.DENIED:
+            await self._notify_once(summary.DENIED)
+            return self.status()
+
+        assert s.offer is not None
+        await self._notify_once(summary.offer_ready(s.offer), {"offer_id": s.offer.offer_id})
+        await self._wait_for_offer_outcome()
+        return self.status()
+
+    async def _decide(self, history: HistorySnapshot) -> None:
+        """Score (a model outage beyond the retry budget refers), then apply the policy."""
+        s = self._s
+        s.features = history.features
         score_error: str | None = None
         try:
             s.score = await workflow.execute_local_activity_method(
@@ -104,21 +128,26 @@ class CreditDecisionWorkflow:
         except (ActivityError, ApplicationError) as exc:  # local activities raise the latter
             # The model is down beyond the retry budget: a human decides, never a silent "no".
             score_error = f"model unavailable: {exc.cause or exc}"
-
         await self._approve(score_error=score_error)
-        if self._decision is Decision.REFERRED:
-            await self._notify(summary.REFERRED)
-            await workflow.wait_condition(lambda: s.review is not None)
-            await self._approve(review=s.review)
 
-        if self._decision is Decision.DENIED:
-            await self._notify(summary.DENIED)
-            return self.status()
-
-        assert s.offer is not None
-        await self._notify(summary.offer_ready(s.offer), {"offer_id": s.offer.offer_id})
-        await self._wait_for_offer_outcome()
-        return self.status()
+    async def _await_review(self) -> None:
+        """Wait for an analyst; a review the database refuses is dropped, never retried forever,
+        so the decision stays REFERRED and the next valid review resolves it."""
+        s = self._s
+        while True:
+            await workflow.wait_condition(lambda: s.review is not None or self._history_full())
+            if s.review is None:
+                await self._continue_as_new_if(lambda: s.review is None)
+                continue
+            try:
+                await self._approve(review=s.review)
+                return
+            except (ActivityError, ApplicationError) as exc:
+                if _failure_type(exc) != INVALID_REVIEW:
+                    raise
+                s.review_error = str(exc.cause or exc)
+                s.review = None
+                workflow.set_current_details(summary.details_of(s))
 
     async def _wait_for_offer_outcome(self) -> None:
         s = self._s
@@ -128,17 +157,21 @@ class CreditDecisionWorkflow:
             remaining = (offer.expires_at - workflow.now()).total_seconds()
             if remaining <= 0:
                 break
+            if s.cooling_off_until is not None:  # a pause carried over from the last run
+                await self._pause()
+                continue
             if s.distressed:
                 await self._cool_off("acute distress while the offer is open", offer.expires_at)
                 continue
             try:
                 await workflow.wait_condition(
-                    lambda: s.settlement is not None or s.distressed,
+                    lambda: s.settlement is not None or s.distressed or self._history_full(),
                     timeout=remaining,
                     timeout_summary="offer expiry",
                 )
             except TimeoutError:
                 break
+            await self._continue_as_new_if(lambda: s.settlement is None and not s.distressed)
 
         if s.settlement is None:
             await self._settle("EXPIRED", DecisionStatus.EXPIRED)
@@ -147,60 +180,34 @@ class CreditDecisionWorkflow:
             await self._settle("DECLINED", DecisionStatus.DECLINED)
         else:
             await self._settle("ACCEPTED", DecisionStatus.ACCEPTED)
-            await workflow.execute_activity_method(
-                Offers.deploy_credit,
-                DeployInput(
-                    decision_id=self._input.decision_id,
-                    offer_id=offer.offer_id,
-                    user_id=self._input.user_id,
-                ),
-                start_to_close_timeout=SHORT,
-                retry_policy=DB_RETRY,
-                summary="deploy the credit line (idempotent per offer)",
-            )
+            await self._deploy(offer)
             self._set_status(DecisionStatus.ACTIVE)
             await self._notify(summary.credit_active(offer))
 
+    # -- continue-as-new -----------------------------------------------------------------------
+
+    async def _continue_as_new_if(self, still_waiting: Callable[[], bool]) -> None:
+        """Carry the whole state into a fresh run once history is large, while the decision only
+        waits (on a person, a reading or a timer). Running update handlers finish first; if one
+        changed what the decision must do (``still_waiting()`` turned false), return instead."""
+        if not self._history_full():
+            return
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if not still_waiting():
+            return
+        s = self._s
+        s.runs += 1
+        workflow.continue_as_new(self._input.model_copy(update={"carried": s}))
+
+    def _history_full(self) -> bool:
+        """Time to continue as new: the server suggests it, or history passed our own bound."""
+        info = workflow.info()
+        return self._may_continue and (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= MAX_HISTORY_EVENTS
+        )
+
     # -- steps ---------------------------------------------------------------------------------
-
-    async def _fetch_history(self) -> HistorySnapshot:
-        return await workflow.execute_local_activity_method(
-            History.fetch_history,
-            FetchHistoryInput(user_id=self._input.user_id, as_of=workflow.now()),
-            start_to_close_timeout=SHORT,
-            retry_policy=DB_RETRY,
-            local_retry_threshold=LOCAL_RETRY_THRESHOLD,
-            summary="read 90 days of transactions and 30 days of emotion aggregates",
-        )
-
-    async def _approve(
-        self, *, score_error: str | None = None, review: ReviewRequest | None = None
-    ) -> None:
-        """The policy decides (or, with ``review``, an analyst); the offer's clock starts now."""
-        s, inp = self._s, self._input
-        assert s.features is not None
-        result = await workflow.execute_local_activity_method(
-            Decisions.approve,
-            ApproveInput(
-                decision_id=inp.decision_id,
-                user_id=inp.user_id,
-                features=s.features,
-                score=s.score,
-                score_error=score_error,
-                offer_expires_at=workflow.now() + timedelta(seconds=inp.offer_ttl_seconds),
-                cooling_off=inp.cooling_off,
-                review=review,
-                prior=s.outcome if review else None,
-            ),
-            start_to_close_timeout=SHORT,
-            retry_policy=DB_RETRY,
-            local_retry_threshold=LOCAL_RETRY_THRESHOLD,
-            summary="apply the lending policy; store the decision record and offer",
-        )
-        s.outcome, s.offer = result.outcome, result.offer
-        self._set_status(OUTCOME_STATUS[s.outcome.decision])
-        if s.outcome.risk_band is not None:
-            workflow.upsert_search_attributes([RISK_BAND.value_set(s.outcome.risk_band.value)])
 
     @property
     def _decision(self) -> Decision:
@@ -225,85 +232,41 @@ class CreditDecisionWorkflow:
         s.distressed = True
         self._set_status(DecisionStatus.COOLING_OFF)
         await self._record_status(DecisionStatus.COOLING_OFF)
-        with contextlib.suppress(TimeoutError):  # the timer ending the pause is a normal exit
-            await workflow.wait_condition(
-                lambda: not s.distressed or s.settlement == "DECLINED",
-                timeout=max((ends - workflow.now()).total_seconds(), 0.001),
-                timeout_summary="cooling-off pause",
-            )
+        await self._pause()
+
+    async def _pause(self) -> None:
+        """The wait of a pause (begun in this run or carried over), then back to where it was."""
+        s = self._s
+        assert s.cooling_off_until is not None and s.paused_from is not None
+        ends = s.cooling_off_until
+
+        def still_paused() -> bool:
+            return s.distressed and s.settlement != "DECLINED"
+
+        while True:  # waits at least once, as the recorded histories do
+            try:
+                await workflow.wait_condition(
+                    lambda: not still_paused() or self._history_full(),
+                    timeout=max((ends - workflow.now()).total_seconds(), 0.001),
+                    timeout_summary="cooling-off pause",
+                )
+            except TimeoutError:
+                break  # the timer ending the pause is a normal exit
+            if not still_paused():
+                break
+            await self._continue_as_new_if(still_paused)
         previous = s.paused_from
         s.distressed = False
         s.cooling_off_until = s.cooling_off_reason = s.paused_from = None
         self._set_status(previous)
         await self._record_status(previous)
 
-    async def _record_status(self, status: DecisionStatus) -> None:
-        await workflow.execute_activity_method(
-            Status.record_status,
-            StatusInput(decision_id=self._input.decision_id, status=status),
-            start_to_close_timeout=SHORT,
-            retry_policy=DB_RETRY,
-            summary=f"status → {status.value}",
-        )
-
-    async def _settle(self, outcome: str, status: DecisionStatus) -> None:
-        assert self._s.offer is not None
-        self._set_status(status)
-        await workflow.execute_activity_method(
-            Offers.settle_offer,
-            SettleInput(
-                decision_id=self._input.decision_id,
-                offer_id=self._s.offer.offer_id,
-                outcome=outcome,
-            ),
-            start_to_close_timeout=SHORT,
-            retry_policy=DB_RETRY,
-            summary=f"offer → {outcome}",
-        )
-
-    async def _notify(self, message: summary.Message, data: dict[str, str] | None = None) -> None:
-        await workflow.execute_activity_method(
-            Notifications.notify,
-            NotifyInput(
-                user_id=self._input.user_id,
-                decision_id=self._input.decision_id,
-                kind=message.kind,
-                title=message.title,
-                body=message.body,
-                data=data or {},
-            ),
-            start_to_close_timeout=SHORT,
-            retry_policy=DB_RETRY,
-            summary=f"notify the app: {message.kind}",
-        )
-
-    def _set_status(self, status: DecisionStatus) -> None:
-        self._s.status = status
-        self._s.updated_at = workflow.now()
-        workflow.upsert_search_attributes([CREDIT_STATUS.value_set(status.value)])
-        workflow.set_current_details(summary.details_of(self._s))
-
     # -- signals, queries, updates -------------------------------------------------------------
 
     @workflow.signal(name=SIGNAL_EMOTION)
     def emotion(self, reading: EmotionSignal) -> None:
-        s, rule = self._s, self._input.cooling_off
-        if reading.event_id in s.seen:
-            return  # at-least-once delivery from the stream: apply each reading once
-        s.seen = [*s.seen[1 - MAX_REMEMBERED_EVENTS :], reading.event_id]
-        s.signals += 1
-        s.last_event_id = reading.event_id
-        if is_acute_distress(reading.stress, reading.intensity, rule):
-            # Only a decision not yet scored, or an open offer, can still be made more careful.
-            if s.status in (
-                DecisionStatus.PENDING,
-                DecisionStatus.OFFERED,
-                DecisionStatus.COOLING_OFF,
-            ):
-                s.distressed = True
-        elif is_calm(reading.stress, rule):
-            s.distressed = False
-        workflow.set_current_details(summary.details_of(s))
+        rules.apply_reading(self._s, self._input, reading)
+        workflow.set_current_details(summary.details_of(self._s))
 
     @workflow.query(name=QUERY_STATUS)
     def status(self) -> DecisionView:
@@ -322,13 +285,7 @@ class CreditDecisionWorkflow:
 
     @accept.validator
     def _validate_accept(self, request: AcceptRequest) -> None:
-        self._check_offer_open(request.user_id)
-        if self._s.status is DecisionStatus.COOLING_OFF:
-            until = self._s.cooling_off_until
-            raise ValueError(
-                f"cooling-off pause in progress: the offer can be accepted after "
-                f"{until.isoformat() if until else 'later'} or once you feel calmer"
-            )
+        rules.check_accept(self._s, self._input, request.user_id, workflow.now())
 
     @workflow.update(name=UPDATE_DECLINE)
     def decline(self, request: DeclineRequest) -> DecisionView:
@@ -337,20 +294,7 @@ class CreditDecisionWorkflow:
 
     @decline.validator
     def _validate_decline(self, request: DeclineRequest) -> None:
-        self._check_offer_open(request.user_id)
-
-    def _check_offer_open(self, user_id: str) -> None:
-        s = self._s
-        if user_id != self._input.user_id:
-            raise ValueError("this decision belongs to another user")
-        if (
-            s.offer is None
-            or s.settlement is not None
-            or s.status not in (DecisionStatus.OFFERED, DecisionStatus.COOLING_OFF)
-        ):
-            raise ValueError(f"no open offer: the decision is {s.status.value}")
-        if workflow.now() >= s.offer.expires_at:
-            raise ValueError("the offer has expired")
+        rules.check_offer_open(self._s, self._input, request.user_id, workflow.now())
 
     @workflow.update(name=UPDATE_REVIEW)
     def review(self, request: ReviewRequest) -> DecisionView:
@@ -359,12 +303,9 @@ class CreditDecisionWorkflow:
 
     @review.validator
     def _validate_review(self, request: ReviewRequest) -> None:
-        s = self._s
-        if s.status is not DecisionStatus.REFERRED or s.review is not None:
-            raise ValueError(f"only a REFERRED decision can be reviewed (it is {s.status})")
-        if request.approve and not (
-            request.credit_limit and request.interest_rate and request.credit_type
-        ):
-            raise ValueError("approving needs credit_limit, interest_rate and credit_type")
-        if request.reviewer_id == self._input.user_id:
-            raise ValueError("a reviewer cannot review their own credit request")
+        rules.check_review(self._s, self._input, request)
+
+
+def _failure_type(exc: ActivityError | ApplicationError) -> str | None:
+    cause = exc.cause if isinstance(exc, ActivityError) else exc
+    return cause.type if isinstance(cause, ApplicationError) else None

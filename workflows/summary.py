@@ -82,6 +82,7 @@ def view_of(state: DecisionState, inp: DecisionInput, workflow_id: str) -> Decis
         model_version=score.model_version if score else None,
         policy_version=outcome.policy_version if outcome else None,
         updated_at=state.updated_at,
+        review_error=state.review_error,
     )
 
 

@@ -14,8 +14,10 @@ from ecs.contracts import (
     DecisionView,
     EmotionSignal,
 )
+from ecs.domain.status import DecisionStatus
 from ecs.settings import Settings
 from tests.factories import make_decision_row
+from tests.support import async_wait_for
 from workflows.credit_decision import CreditDecisionWorkflow
 
 DecisionHandle = WorkflowHandle[CreditDecisionWorkflow, DecisionView]
@@ -84,3 +86,15 @@ async def start_decision(
 
 async def status_of(handle: DecisionHandle) -> DecisionView:
     return await handle.query(CreditDecisionWorkflow.status)
+
+
+async def wait_status(
+    handle: DecisionHandle, *wanted: DecisionStatus, timeout: float = 20
+) -> DecisionView:
+    """Poll the ``status`` query until the decision is in one of ``wanted``."""
+
+    async def check() -> DecisionView | None:
+        view = await status_of(handle)
+        return view if view.status in wanted else None
+
+    return await async_wait_for(check, timeout=timeout, interval=0.01, message=f"{wanted}")

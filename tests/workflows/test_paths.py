@@ -19,14 +19,13 @@ from datetime import timedelta
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from ecs.contracts import DecisionView, EmotionSignal
+from ecs.contracts import EmotionSignal
 from ecs.domain.status import DecisionStatus
 from ecs.settings import Settings
 from ecs.temporal.client import data_converter
 from ecs.temporal.devserver import TemporalBinaryMissing, find_binary
 from ecs.temporal.search import register as register_search_attributes
-from tests.support import async_wait_for
-from tests.workflows.conftest import DecisionHandle, start_fake_decision, status_of
+from tests.workflows.conftest import start_fake_decision, wait_status
 from tests.workflows.fakes import DISTRESSED, NO_INCOME, FakeCredit, fake_worker
 from workflows.credit_decision import CreditDecisionWorkflow
 
@@ -49,14 +48,6 @@ async def env(base_settings: Settings) -> AsyncIterator[WorkflowEnvironment]:
         yield env
     finally:
         await env.shutdown()
-
-
-async def _reaches(handle: DecisionHandle, status: DecisionStatus) -> DecisionView:
-    async def check() -> DecisionView | None:
-        view = await status_of(handle)
-        return view if view.status is status else None
-
-    return await async_wait_for(check, timeout=5, interval=0.01, message=f"{status}")
 
 
 async def test_approved_offer_expires_on_its_timer(env: WorkflowEnvironment) -> None:
@@ -88,11 +79,11 @@ async def test_distress_before_scoring_pauses_until_a_calm_reading(
     async with fake_worker(env.client, fakes) as queue:
         with env.auto_time_skipping_disabled():
             handle, _ = await start_fake_decision(env.client, queue, start_emotion=DISTRESS)
-            paused = await _reaches(handle, DecisionStatus.COOLING_OFF)
+            paused = await wait_status(handle, DecisionStatus.COOLING_OFF)
             assert paused.risk_score is None and paused.cooling_off_until is not None
             await handle.signal(CreditDecisionWorkflow.emotion, DISTRESS)  # redelivered: once
             await handle.signal(CreditDecisionWorkflow.emotion, CALM)
-            offered = await _reaches(handle, DecisionStatus.OFFERED)
+            offered = await wait_status(handle, DecisionStatus.OFFERED)
         await handle.result()  # the offer expires: every test leaves the server idle
     assert offered.risk_score is not None and offered.emotion_signals_seen == 2
     assert offered.cooling_off_until is None
@@ -126,13 +117,13 @@ async def test_distress_while_the_offer_is_open_pauses_it(env: WorkflowEnvironme
     async with fake_worker(env.client, fakes) as queue:
         with env.auto_time_skipping_disabled():
             handle, _ = await start_fake_decision(env.client, queue)
-            await _reaches(handle, DecisionStatus.OFFERED)
+            await wait_status(handle, DecisionStatus.OFFERED)
             await handle.signal(CreditDecisionWorkflow.emotion, DISTRESS)
-            paused = await _reaches(handle, DecisionStatus.COOLING_OFF)
+            paused = await wait_status(handle, DecisionStatus.COOLING_OFF)
             assert paused.offer is not None and paused.cooling_off_until is not None
             assert paused.cooling_off_until <= paused.offer.expires_at
             await handle.signal(CreditDecisionWorkflow.emotion, CALM)
-            offered = await _reaches(handle, DecisionStatus.OFFERED)
+            offered = await wait_status(handle, DecisionStatus.OFFERED)
         result = await handle.result()
     assert offered.offer == paused.offer and result.status is DecisionStatus.EXPIRED
     assert fakes.called("record_status") == [DecisionStatus.COOLING_OFF, DecisionStatus.OFFERED]
