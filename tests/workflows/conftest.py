@@ -22,6 +22,21 @@ from workflows.credit_decision import CreditDecisionWorkflow
 
 DecisionHandle = WorkflowHandle[CreditDecisionWorkflow, DecisionView]
 
+HISTORY_LIMITS = {
+    "limit.historyCount.suggestContinueAsNew": 50,
+    "limit.historyCount.warn": 100,
+    "limit.historyCount.error": 200,
+}
+"""Dev-server history limits lowered by dynamic config, so continue-as-new happens in seconds."""
+
+
+def lowered_history_limit_args() -> list[str]:
+    return [
+        arg
+        for key, value in HISTORY_LIMITS.items()
+        for arg in ("--dynamic-config-value", f"{key}={value}")
+    ]
+
 
 def decision_input(
     decision_id: str, user_id: uuid.UUID | str, *, offer_ttl_seconds: int, pause_seconds: int

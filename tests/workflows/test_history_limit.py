@@ -22,15 +22,15 @@ from ecs.settings import Settings
 from ecs.temporal.client import data_converter
 from ecs.temporal.devserver import TemporalBinaryMissing, dynamic_config_args, find_binary
 from ecs.temporal.search import ALL as SEARCH_ATTRIBUTES
-from tests.workflows.conftest import start_fake_decision, status_of, wait_status
+from tests.workflows.conftest import (
+    HISTORY_LIMITS,
+    lowered_history_limit_args,
+    start_fake_decision,
+    status_of,
+    wait_status,
+)
 from tests.workflows.fakes import FakeCredit, fake_worker
 from workflows.credit_decision import CreditDecisionWorkflow
-
-LIMITS = {
-    "limit.historyCount.suggestContinueAsNew": 50,
-    "limit.historyCount.warn": 100,
-    "limit.historyCount.error": 200,
-}
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +39,11 @@ async def small_history_env(base_settings: Settings) -> AsyncIterator[WorkflowEn
         binary = find_binary("temporal")
     except TemporalBinaryMissing as exc:
         pytest.fail(str(exc))
-    lowered = [
-        arg for key, value in LIMITS.items() for arg in ("--dynamic-config-value", f"{key}={value}")
-    ]
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=binary,
         data_converter=data_converter(base_settings),
         search_attributes=SEARCH_ATTRIBUTES,
-        dev_server_extra_args=dynamic_config_args() + lowered,
+        dev_server_extra_args=dynamic_config_args() + lowered_history_limit_args(),
     )
     try:
         yield env
@@ -92,7 +89,7 @@ async def test_a_decision_survives_many_signals_and_keeps_its_offer(
         latest_length = latest.raw_description.workflow_execution_info.history_length
     assert result.status is DecisionStatus.ACTIVE and result.offer == offered.offer
     assert latest.run_id != first_run, "the decision never continued as new"
-    assert latest_length < LIMITS["limit.historyCount.error"]
+    assert latest_length < HISTORY_LIMITS["limit.historyCount.error"]
     assert offered.offer is not None
     assert [d.offer_id for d in fakes.called("deploy_credit")] == [offered.offer.offer_id]
     assert len(fakes.called("fetch_history")) == 1 and len(fakes.called("approve")) == 1
