@@ -2,7 +2,14 @@
 
 Every signal, query and update takes and returns plain JSON through the pydantic data converter,
 so the same workflow is driven by the REST API, the `temporal` CLI and the Web UI alike. Only
-stdlib and pydantic are imported here because the workflow sandbox imports this module too.
+stdlib, pydantic and the pure domain are imported here because the workflow sandbox imports this
+module too.
+
+The name constants are the workflow's names on the wire. The workflow registers its handlers
+under them; callers that cannot import the workflow (the API, the stream signaller, benches) use
+them, and callers that can use typed references (``handle.query(CreditDecisionWorkflow.status)``).
+``DecisionState`` is what a decision remembers; it rides in ``DecisionInput.carried`` when the
+workflow continues as new.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ already sent). A run that starts carried picks up at the same wait, so a decisio
 number of emotion signals.
 
 Deterministic code only: time is ``workflow.now()``, no I/O, and the only imports passed through
-the sandbox are pydantic message modules.
+the sandbox are pydantic message modules, the pure domain and the activity declarations.
 """
 
 from __future__ import annotations
