@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ecs.contracts import OfferView, ReviewRequest
+from ecs.domain.emotions import CoolingOff
 from ecs.domain.features import Features
 from ecs.domain.policy import PolicyOutcome
 from ecs.domain.status import DecisionStatus
@@ -37,6 +38,7 @@ class ApproveInput(_Msg):
     score: RiskScore | None
     score_error: str | None = None
     offer_expires_at: datetime
+    cooling_off: CoolingOff  # the decision's rule: the one its workflow pauses on
     review: ReviewRequest | None = None
     prior: PolicyOutcome | None = None  # the automated outcome a review resolves
 

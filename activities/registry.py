@@ -1,12 +1,21 @@
-"""All I/O the credit workflow needs, as Temporal activities."""
+"""The worker's activities, built once per process from settings.
+
+Each seam of the workflow's I/O is one class (``activities.history``, ``.decision``,
+``.status``, ``.offer``, ``.notify``) implementing its declaration in ``activities.interface``;
+this module wires them to one engine, one risk model and one push provider.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from activities.credit import CreditActivities
+from activities.decision import DecisionActivities
+from activities.history import HistoryActivities
 from activities.notifications import LoggingPushProvider, PushProvider
+from activities.notify import NotifyActivities
+from activities.offer import OfferActivities
+from activities.status import StatusActivities
 from ecs.db.engine import get_engine
 from ecs.risk.http_client import HttpRiskModel
 from ecs.risk.model import RiskModel
@@ -27,15 +36,18 @@ def build_activities(
     model: RiskModel | None = None,
     push: PushProvider | None = None,
 ) -> list[Callable[..., Any]]:
-    credit = CreditActivities(
-        get_engine(settings), model or build_model(settings), push or LoggingPushProvider()
-    )
+    engine = get_engine(settings)
+    history = HistoryActivities(engine)
+    decisions = DecisionActivities(engine, model or build_model(settings))
+    status = StatusActivities(engine)
+    offers = OfferActivities(engine)
+    notify = NotifyActivities(engine, push or LoggingPushProvider())
     return [
-        credit.fetch_history,
-        credit.score,
-        credit.approve,
-        credit.record_status,
-        credit.settle_offer,
-        credit.deploy_credit,
-        credit.notify,
+        history.fetch_history,
+        decisions.score,
+        decisions.approve,
+        status.record_status,
+        offers.settle_offer,
+        offers.deploy_credit,
+        notify.notify,
     ]

@@ -2,7 +2,14 @@
 
 Every signal, query and update takes and returns plain JSON through the pydantic data converter,
 so the same workflow is driven by the REST API, the `temporal` CLI and the Web UI alike. Only
-stdlib and pydantic are imported here because the workflow sandbox imports this module too.
+stdlib, pydantic and the pure domain are imported here because the workflow sandbox imports this
+module too.
+
+The name constants are the workflow's names on the wire. The workflow registers its handlers
+under them; callers that cannot import the workflow (the API, the stream signaller, benches) use
+them, and callers that can use typed references (``handle.query(CreditDecisionWorkflow.status)``).
+``DecisionState`` is what a decision remembers; it rides in ``DecisionInput.carried`` when the
+workflow continues as new.
 """
 
 from __future__ import annotations
@@ -13,7 +20,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ecs.domain.emotions import CoolingOff
+from ecs.domain.features import Features
+from ecs.domain.policy import PolicyOutcome
 from ecs.domain.status import DecisionStatus
+from ecs.risk.model import RiskScore
 
 WORKFLOW_ID_PREFIX = "credit-decision-"
 WORKFLOW_TYPE = "CreditDecisionWorkflow"
@@ -37,20 +48,9 @@ class _Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class CoolingOffConfig(_Message):
-    """Thresholds travel in the workflow input: the workflow never reads settings (determinism)."""
-
-    pause_seconds: int = Field(default=3600, gt=0)
-    distress_stress: float = Field(default=0.8, ge=0, le=1)
-    distress_intensity: float = Field(default=0.6, ge=0, le=1)
-    calm_stress: float = Field(default=0.5, ge=0, le=1)
-
-
-class DecisionInput(_Message):
-    decision_id: str
-    user_id: str
-    offer_ttl_seconds: int = Field(gt=0)
-    cooling_off: CoolingOffConfig = CoolingOffConfig()
+CoolingOffConfig = CoolingOff
+"""The cooling-off rule travels in the workflow input: the workflow never reads settings
+(determinism). Build it with ``CoolingOff.from_settings``."""
 
 
 class EmotionSignal(BaseModel):
@@ -120,3 +120,43 @@ class DecisionView(_Message):
     model_version: str | None = None
     policy_version: str | None = None
     updated_at: datetime | None = None
+    review_error: str | None = None  # why the last review was refused after it was accepted
+
+
+class DecisionState(BaseModel):
+    """Everything a decision remembers, carried whole into the next run on continue-as-new.
+
+    The workflow mutates one instance of this; the ``status`` query and the Web UI summary are
+    rendered from it. ``paused_from`` is the status a cooling-off pause returns to; ``seen`` the
+    last ``MAX_REMEMBERED_EVENTS`` emotion event ids (at-least-once delivery deduplicated).
+    """
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    status: DecisionStatus = DecisionStatus.PENDING
+    paused_from: DecisionStatus | None = None
+    features: Features | None = None
+    score: RiskScore | None = None
+    outcome: PolicyOutcome | None = None
+    offer: OfferView | None = None
+    settlement: Literal["ACCEPTED", "DECLINED"] | None = None
+    review: ReviewRequest | None = None
+    review_error: str | None = None
+    seen: list[str] = []
+    signals: int = 0
+    last_event_id: str | None = None
+    distressed: bool = False
+    cooling_off_until: datetime | None = None
+    cooling_off_reason: str | None = None
+    updated_at: datetime | None = None
+    notified: list[str] = []  # notification kinds already sent (not repeated by a later run)
+    runs: int = 1  # how many runs this decision has lived through (continue-as-new)
+
+
+class DecisionInput(_Message):
+    decision_id: str
+    user_id: str
+    offer_ttl_seconds: int = Field(gt=0)
+    cooling_off: CoolingOff
+    carried: DecisionState | None = None
+    """Set only by the workflow itself when it continues as new: the state it carries over."""

@@ -12,10 +12,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import SessionDep
+from api.deps import SessionDep, SettingsDep
 from api.schemas.insights import CreditInsights, EmotionInsights, ModelInsights
 from api.security import Analyst
 from ecs.db.types import utcnow
+from ecs.domain.emotions import CoolingOff
 from ecs.insights import credit_queries, model_queries, trends_queries
 from ecs.insights.window import DecisionWindow
 
@@ -76,6 +77,7 @@ def credit(
 def model(
     _analyst: Analyst,
     session: SessionDep,
+    settings: SettingsDep,
     days: Annotated[
         int, Query(ge=14, le=365, description="Window in days; the last 7 are compared to the rest")
     ] = 90,
@@ -84,7 +86,7 @@ def model(
 ) -> ModelInsights:
     """At least 14 days, so the PSI's reference window is never shorter than the recent one."""
     window = DecisionWindow(days, utcnow(), model_version, policy_version)
-    report = model_queries.model_insights(session, window)
+    report = model_queries.model_insights(session, window, CoolingOff.from_settings(settings))
     return ModelInsights.model_validate(report)
 
 

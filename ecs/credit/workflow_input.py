@@ -17,8 +17,9 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 
-from ecs.contracts import CoolingOffConfig, DecisionInput
+from ecs.contracts import DecisionInput
 from ecs.db.tables import CreditDecision
+from ecs.domain.emotions import CoolingOff
 from ecs.domain.status import DecisionStatus
 from ecs.settings import Settings
 from ecs.temporal.search import CREDIT_STATUS
@@ -30,12 +31,7 @@ def decision_input(decision: CreditDecision, settings: Settings) -> DecisionInpu
         decision_id=str(decision.id),
         user_id=str(decision.user_id),
         offer_ttl_seconds=settings.offer_ttl_seconds,
-        cooling_off=CoolingOffConfig(
-            pause_seconds=settings.cooling_off_seconds,
-            distress_stress=settings.cooling_off_distress_stress,
-            distress_intensity=settings.cooling_off_distress_intensity,
-            calm_stress=settings.cooling_off_calm_stress,
-        ),
+        cooling_off=CoolingOff.from_settings(settings),
     )
 
 

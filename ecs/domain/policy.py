@@ -22,9 +22,10 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ecs.domain.emotions import CoolingOffThresholds, is_acute_distress
+from ecs.domain.emotions import CoolingOff, is_acute_distress
 from ecs.domain.features import EMOTIONAL_FEATURES, Features
 from ecs.domain.reasons import ADVERSE_REASON_BY_FACTOR, FAVOURABLE_REASON_BY_FACTOR, ReasonCode
+from ecs.domain.status import DecisionStatus
 from ecs.risk.model import RiskScore
 
 POLICY_VERSION = "policy-2026.11.1"
@@ -35,6 +36,14 @@ class Decision(StrEnum):
     APPROVED = "APPROVED"
     DENIED = "DENIED"
     REFERRED = "REFERRED"
+
+
+OUTCOME_STATUS: dict[Decision, DecisionStatus] = {
+    Decision.APPROVED: DecisionStatus.OFFERED,
+    Decision.DENIED: DecisionStatus.DENIED,
+    Decision.REFERRED: DecisionStatus.REFERRED,
+}
+"""A decision's status once the policy (or an analyst) has decided: the one map."""
 
 
 class CreditType(StrEnum):
@@ -106,21 +115,19 @@ MIN_CAUTION = 0.6
 EMOTIONAL_LOAD_NOISE = 0.05  # below this the model's emotional push is not worth a code
 FACTOR_NOISE = 0.05  # contributions smaller than this (log-odds) did not really weigh
 
-_THRESHOLDS = CoolingOffThresholds()
-
 
 class _Caution(NamedTuple):
     multiplier: float
     code: ReasonCode
 
 
-def _rule_cautions(f: Features) -> list[_Caution]:
+def _rule_cautions(f: Features, cooling_off: CoolingOff) -> list[_Caution]:
     """Policy-owned emotional caution, independent of any model's weights."""
     out: list[_Caution] = []
     if (
         f.latest_stress is not None
         and f.latest_intensity is not None
-        and is_acute_distress(f.latest_stress, f.latest_intensity, _THRESHOLDS)
+        and is_acute_distress(f.latest_stress, f.latest_intensity, cooling_off)
     ):
         out.append(_Caution(0.75, ReasonCode.ELEVATED_STRESS))
     if f.stress_events_30d >= 3:
@@ -180,14 +187,16 @@ def base_limit(band: RiskBand, features: Features) -> Decimal:
     return _floor_to_step(min(raw, terms.cap))
 
 
-def emotional_caution(features: Features, score: RiskScore) -> tuple[float, list[ReasonCode]]:
+def emotional_caution(
+    features: Features, score: RiskScore, cooling_off: CoolingOff
+) -> tuple[float, list[ReasonCode]]:
     """Limit multiplier in ``[MIN_CAUTION, 1]`` and the codes explaining it (strongest first).
 
     Two sources, the stronger wins (they are not multiplied, so they never stack): the policy's
     own rules on the emotional features, and the model's emotional load mapped to
     ``exp(-load)``.
     """
-    cautions = _rule_cautions(features)
+    cautions = _rule_cautions(features, cooling_off)
     emotional = {k: v for k, v in score.contributions.items() if k in EMOTIONAL_FEATURES}
     load = sum(v for v in emotional.values() if v > 0.0)
     if load >= EMOTIONAL_LOAD_NOISE:
@@ -260,8 +269,12 @@ def _outcome(
     )
 
 
-def decide(features: Features, score: RiskScore | None) -> PolicyOutcome:
-    """Apply the policy. Denied and referred outcomes carry limit 0 and rate 0 (no offer)."""
+def decide(features: Features, score: RiskScore | None, cooling_off: CoolingOff) -> PolicyOutcome:
+    """Apply the policy. Denied and referred outcomes carry limit 0 and rate 0 (no offer).
+
+    ``cooling_off`` is the configured distress rule (``CoolingOff.from_settings``), the same one
+    the decision's workflow pauses on: a reading that pauses a decision also lowers its limit.
+    """
     knocked = knock_out(features)
     if knocked:
         return _outcome(Decision.DENIED, knocked)
@@ -277,7 +290,7 @@ def decide(features: Features, score: RiskScore | None) -> PolicyOutcome:
     if base < MIN_LIMIT:
         return _outcome(Decision.DENIED, [ReasonCode.INSUFFICIENT_CAPACITY, *adverse], band)
 
-    caution, caution_codes = emotional_caution(features, score)
+    caution, caution_codes = emotional_caution(features, score, cooling_off)
     limit = max(MIN_LIMIT, _floor_to_step(base * Decimal(repr(caution))))
     # At most two caution codes so the financial factors that set the band stay visible.
     # A model without explanations still yields an explainable approval.

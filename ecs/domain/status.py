@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from ecs.domain.policy import Decision
-
 
 class DecisionStatus(StrEnum):
     PENDING = "PENDING"  # fetching history / scoring
@@ -35,13 +33,6 @@ OPEN_DECISION_STATUSES: frozenset[DecisionStatus] = frozenset(
 OPEN_DECISION_SQL = "status IN ({})".format(
     ", ".join(f"'{s.value}'" for s in DecisionStatus if s in OPEN_DECISION_STATUSES)
 )
-
-# Where a decision stands once the policy (or an analyst) has decided.
-STATUS_AFTER: dict[Decision, DecisionStatus] = {
-    Decision.APPROVED: DecisionStatus.OFFERED,
-    Decision.DENIED: DecisionStatus.DENIED,
-    Decision.REFERRED: DecisionStatus.REFERRED,
-}
 
 
 class OfferStatus(StrEnum):

@@ -15,20 +15,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
+from ecs.domain.emotions import CoolingOff
 from ecs.insights.measures import mean, ratio
-
-# Reconcile at merge: the same stress level as Settings.cooling_off_distress_stress (0.8), which
-# the cooling-off configuration type in ecs/domain will own; kept as the constant it is today.
-DISTRESS_LATEST_STRESS = 0.8
-"""A last reading at or above this stress puts a decision in the distress group."""
 
 RATE_TOLERANCE = Decimal("0.0001")
 """One basis point: rates are stored to four decimals, so any larger gap is a real difference."""
 
-RULE = (
-    f"distress = stress_events_30d > 0 or latest_stress >= {DISTRESS_LATEST_STRESS} in the "
-    "decision's feature snapshot; within a band the average rate must not differ between the groups"
-)
+
+def rule_text(rule: CoolingOff) -> str:
+    return (
+        f"distress = stress_events_30d > 0 or latest_stress >= {rule.distress_stress} in the "
+        "decision's feature snapshot; within a band the average rate must not differ between "
+        "the groups"
+    )
+
 
 FairnessGroup = Literal["distress", "no_distress"]
 
@@ -70,13 +70,14 @@ class FairnessRow:
     interest_rate: Decimal
 
 
-def had_recent_distress(features: Mapping[str, Any]) -> bool:
-    """The fairness split: distress readings in the last 30 days, or a very stressed last one.
+def had_recent_distress(features: Mapping[str, Any], rule: CoolingOff) -> bool:
+    """The fairness split: distress readings in the last 30 days, or a last reading as stressed
+    as the configured cooling-off rule calls distress (the same threshold the workflow pauses on).
 
     Reads the stored feature snapshot defensively (older snapshots may lack a field)."""
     events = features.get("stress_events_30d") or 0
     latest = features.get("latest_stress")
-    return bool(events > 0 or (latest is not None and latest >= DISTRESS_LATEST_STRESS))
+    return bool(events > 0 or (latest is not None and latest >= rule.distress_stress))
 
 
 def _group_stats(distress: bool, members: list[FairnessRow]) -> GroupStats:
@@ -101,7 +102,7 @@ def _rate_check(band: str, with_distress: Decimal | None, without: Decimal | Non
     )
 
 
-def fairness_report(rows: Iterable[FairnessRow]) -> FairnessReport:
+def fairness_report(rows: Iterable[FairnessRow], rule: CoolingOff) -> FairnessReport:
     """Approval and limits by distress group (distress first), and the rate-parity check for
     every band with an approved decision, sorted by band."""
     groups: dict[bool, list[FairnessRow]] = {True: [], False: []}
@@ -117,7 +118,7 @@ def fairness_report(rows: Iterable[FairnessRow]) -> FairnessReport:
         for band in sorted({band for band, _ in rates})
     ]
     return FairnessReport(
-        rule=RULE,
+        rule=rule_text(rule),
         groups=[_group_stats(distress, groups[distress]) for distress in (True, False)],
         rate_by_band=checks,
         violation=any(c.violation for c in checks),

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlmodel import Session, col
 
 from ecs.db.tables import DecisionRecord
+from ecs.domain.emotions import CoolingOff
 from ecs.domain.policy import Decision
 from ecs.insights.drift import (
     PSI_BINS,
@@ -86,7 +87,9 @@ def score_groups(
     ]
 
 
-def fairness_rows(session: Session, where: list[ColumnElement[bool]]) -> Iterator[FairnessRow]:
+def fairness_rows(
+    session: Session, where: list[ColumnElement[bool]], rule: CoolingOff
+) -> Iterator[FairnessRow]:
     rows = session.execute(
         select(
             col(DecisionRecord.features),
@@ -98,7 +101,7 @@ def fairness_rows(session: Session, where: list[ColumnElement[bool]]) -> Iterato
     )
     for features, outcome, band, limit, rate in rows:
         yield FairnessRow(
-            distress=had_recent_distress(features or {}),
+            distress=had_recent_distress(features or {}, rule),
             approved=outcome == Decision.APPROVED,
             band=band,
             credit_limit=Decimal(limit),
@@ -106,7 +109,7 @@ def fairness_rows(session: Session, where: list[ColumnElement[bool]]) -> Iterato
         )
 
 
-def model_insights(session: Session, window: DecisionWindow) -> ModelInsights:
+def model_insights(session: Session, window: DecisionWindow, rule: CoolingOff) -> ModelInsights:
     """Score drift (weekly percentiles, PSI of the last week) and the fairness monitor."""
     where = window.records()
     weeks = week_bounds(window.now, window.since)
@@ -118,5 +121,5 @@ def model_insights(session: Session, window: DecisionWindow) -> ModelInsights:
         policy_version=window.policy_version,
         drift=weekly_scores(groups, weeks),
         psi=psi_report(groups, recent_since=weeks[0][0]),
-        fairness=fairness_report(fairness_rows(session, where)),
+        fairness=fairness_report(fairness_rows(session, where, rule), rule),
     )

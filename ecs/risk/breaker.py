@@ -5,6 +5,13 @@ the full timeout and pile load onto a struggling service. The breaker fails fast
 ``ModelUnavailable`` instead (the decision is then referred to manual review) and lets a single
 trial call through after ``reset_timeout`` to find out whether the model is back.
 
+The reset is deliberately short (``RESET_SECONDS``): the workflow retries the model for about
+7 s (1 s, 2 s, 4 s apart; ``workflows/options.py``), and a breaker that stays open longer than
+that referred every decision in the half-minute after a one-second blip without calling the
+model. Opening still saves the failing calls in between; the half-open probe after 2 s lets the
+first retry that follows it find a recovered model. ``tests/unit/test_breaker.py`` replays a
+blip against the workflow's real retry schedule to pin this.
+
 The clock is injectable so tests can move time without sleeping. State changes happen only in
 synchronous code between awaits, so no lock is needed on a single event loop.
 """
@@ -19,6 +26,9 @@ from typing import TypeVar
 from ecs.risk.model import ModelUnavailable
 
 T = TypeVar("T")
+
+RESET_SECONDS = 2.0
+"""Open → half-open after this long: shorter than the gaps of the workflow's model retries."""
 
 
 class BreakerState(StrEnum):
@@ -38,7 +48,7 @@ class CircuitBreaker:
     def __init__(
         self,
         failure_threshold: int = 5,
-        reset_timeout: float = 30.0,
+        reset_timeout: float = RESET_SECONDS,
         *,
         clock: Callable[[], float] = time.monotonic,
         name: str = "risk-model",

@@ -72,11 +72,8 @@ def default_consumer_name() -> str:
 
 
 def thresholds_from(settings: Settings) -> CoolingOffThresholds:
-    return CoolingOffThresholds(
-        distress_stress=settings.cooling_off_distress_stress,
-        distress_intensity=settings.cooling_off_distress_intensity,
-        calm_stress=settings.cooling_off_calm_stress,
-    )
+    """The configured cooling-off rule (``ecs.domain.emotions.CoolingOff.from_settings``)."""
+    return CoolingOffThresholds.from_settings(settings)
 
 
 @dataclass

@@ -40,7 +40,14 @@ BOUNDED = settings(
 def fuzzed_api(settings: Settings) -> Iterator[str]:
     """The API and a worker of its own, each on its own event loop in a thread: the tests are
     synchronous, so the session's worker (on the test loop) would sit still while they block."""
-    own = settings.model_copy(update={"temporal_task_queue": f"fuzz-{uuid.uuid4().hex[:8]}"})
+    suffix = uuid.uuid4().hex[:8]
+    own = settings.model_copy(
+        update={
+            "temporal_task_queue": f"fuzz-{suffix}",
+            # Its own throttle counters: fuzzed logins would lock 127.0.0.1 out of other tests.
+            "throttle_key_prefix": f"throttle-fuzz-{suffix}",
+        }
+    )
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
 

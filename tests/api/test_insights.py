@@ -25,6 +25,7 @@ from sqlmodel import Session, col
 
 from ecs.contracts import workflow_id_for
 from ecs.db.tables import CreditDecision, DecisionRecord, EmotionDaily, User
+from ecs.domain.emotions import CoolingOff
 from ecs.domain.status import DecisionStatus, RecordKind
 from ecs.insights.anonymity import k_anonymous
 from ecs.insights.credit import histogram
@@ -33,6 +34,8 @@ from ecs.insights.fairness import FairnessRow, fairness_report, had_recent_distr
 from ecs.insights.trends import DayAggregate, emotion_takeaways
 from ecs.stats import weighted_percentile
 from tests.api.conftest import Account, assert_problem
+
+RULE = CoolingOff()  # the default cooling-off rule: distress at stress 0.8
 
 ENDPOINTS = ("/v1/insights/emotions", "/v1/insights/credit", "/v1/insights/model")
 
@@ -141,11 +144,11 @@ def test_takeaways_without_data_say_so() -> None:
 
 
 def test_distress_split_reads_the_feature_snapshot() -> None:
-    assert had_recent_distress({"stress_events_30d": 1, "latest_stress": 0.1})
-    assert had_recent_distress({"stress_events_30d": 0, "latest_stress": 0.8})
-    assert not had_recent_distress({"stress_events_30d": 0, "latest_stress": 0.79})
-    assert not had_recent_distress({"stress_events_30d": 0, "latest_stress": None})
-    assert not had_recent_distress({})
+    assert had_recent_distress({"stress_events_30d": 1, "latest_stress": 0.1}, RULE)
+    assert had_recent_distress({"stress_events_30d": 0, "latest_stress": 0.8}, RULE)
+    assert not had_recent_distress({"stress_events_30d": 0, "latest_stress": 0.79}, RULE)
+    assert not had_recent_distress({"stress_events_30d": 0, "latest_stress": None}, RULE)
+    assert not had_recent_distress({}, RULE)
 
 
 def test_fairness_flags_a_rate_gap_within_a_band_only() -> None:
@@ -157,7 +160,7 @@ def test_fairness_flags_a_rate_gap_within_a_band_only() -> None:
         FairnessRow(False, False, "B", Decimal(0), Decimal(0)),
         FairnessRow(False, True, "B", Decimal(900), rate_b),
     ]
-    report = fairness_report(fair)
+    report = fairness_report(fair, RULE)
     assert not report.violation
     distress, calm = report.groups
     assert (distress.decisions, distress.approved, distress.approval_rate) == (2, 2, 1.0)
@@ -166,7 +169,7 @@ def test_fairness_flags_a_rate_gap_within_a_band_only() -> None:
     assert distress.avg_limit == Decimal(750) and calm.avg_limit == Decimal(1450)
 
     unfair = fairness_report(
-        [*fair, FairnessRow(True, True, "A", Decimal(1000), Decimal("0.1490"))]
+        [*fair, FairnessRow(True, True, "A", Decimal(1000), Decimal("0.1490"))], RULE
     )
     assert unfair.violation
     band_a = next(c for c in unfair.rate_by_band if c.band == "A")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 
 import pytest
 
-from ecs.risk.breaker import BreakerState, CircuitBreaker, CircuitOpen
+from ecs.risk.breaker import RESET_SECONDS, BreakerState, CircuitBreaker, CircuitOpen
 from ecs.risk.model import ModelUnavailable
+from workflows.options import MODEL_RETRY, retry_delays
 
 
 class FakeClock:
@@ -175,3 +178,29 @@ def test_rejects_bad_configuration() -> None:
         CircuitBreaker(failure_threshold=0)
     with pytest.raises(ValueError):
         CircuitBreaker(reset_timeout=-1)
+
+
+async def test_a_blip_shorter_than_the_retry_budget_refers_nobody(clock: FakeClock) -> None:
+    """Issue 9.5: a 1 s model outage, decisions arriving every 100 ms for 30 s, each retrying on
+    the workflow's own schedule, against the breaker the model client builds by default. With
+    the old 30 s reset every decision in the ~23 s after the blip was referred unscored."""
+    breaker, backend = CircuitBreaker(clock=clock), Backend()
+    assert breaker.reset_timeout == RESET_SECONDS
+    offsets = list(itertools.accumulate(retry_delays(MODEL_RETRY), initial=0.0))
+    assert offsets == [0.0, 1.0, 3.0, 7.0]  # the ~7 s budget the reset must fit inside
+    start, blip_ends = clock.now, clock.now + 1.0
+    attempts = sorted(
+        (start + arrival / 10 + offset, arrival) for arrival in range(300) for offset in offsets
+    )
+    scored: set[int] = set()
+    for at, decision in attempts:
+        if decision in scored:
+            continue
+        clock.now = at
+        backend.fail = at < blip_ends
+        with contextlib.suppress(Boom, CircuitOpen):
+            await breaker.call(backend)
+            scored.add(decision)
+    assert scored == set(range(300)), f"referred: {sorted(set(range(300)) - scored)}"
+    assert breaker.state is BreakerState.CLOSED
+    assert backend.calls < len(attempts)  # while open, attempts did not reach the model

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from ecs.domain.emotions import CoolingOff
 from ecs.domain.features import Features
 from ecs.domain.policy import (
     BAND_TERMS,
@@ -27,6 +28,8 @@ from ecs.domain.policy import (
 from ecs.domain.reasons import ReasonCode, describe
 from ecs.risk.model import RiskScore
 from tests.unit.applicants import make_features
+
+RULE = CoolingOff()  # the default rule; tests of configured rules build their own
 
 
 def rs(score: float, **contributions: float) -> RiskScore:
@@ -90,7 +93,7 @@ def test_knock_outs(overrides: dict[str, object], codes: list[ReasonCode]) -> No
 def test_knock_out_denies_before_the_model() -> None:
     f = make_features(account_age_days=2)
     for score in (None, rs(0.01)):
-        out = decide(f, score)
+        out = decide(f, score, RULE)
         assert out.decision is Decision.DENIED
         assert out.risk_band is None
         assert out.credit_limit == 0 and out.interest_rate == 0 and out.credit_type is None
@@ -98,7 +101,7 @@ def test_knock_out_denies_before_the_model() -> None:
 
 
 def test_model_unavailable_is_referred_never_denied() -> None:
-    out = decide(make_features(), None)
+    out = decide(make_features(), None, RULE)
     assert out.decision is Decision.REFERRED
     assert out.reason_codes == [ReasonCode.MODEL_UNAVAILABLE, ReasonCode.MANUAL_REVIEW]
     assert out.credit_limit == 0 and out.risk_band is None
@@ -107,7 +110,7 @@ def test_model_unavailable_is_referred_never_denied() -> None:
 
 def test_band_e_is_denied_with_the_adverse_factors() -> None:
     out = decide(
-        make_features(), rs(0.5, credit_exposure=1.2, account_age_days=0.3, tx_count_90d=0.01)
+        make_features(), rs(0.5, credit_exposure=1.2, account_age_days=0.3, tx_count_90d=0.01), RULE
     )
     assert out.decision is Decision.DENIED
     assert out.risk_band is RiskBand.E
@@ -138,7 +141,7 @@ def test_band_e_is_denied_with_the_adverse_factors() -> None:
 def test_limit_and_rate_tables(
     score: float, overrides: dict[str, object], band: RiskBand, limit: str, rate: str
 ) -> None:
-    out = decide(make_features(**overrides), rs(score))
+    out = decide(make_features(**overrides), rs(score), RULE)
     assert out.decision is Decision.APPROVED
     assert out.risk_band is band
     assert out.credit_limit == Decimal(limit)
@@ -148,7 +151,7 @@ def test_limit_and_rate_tables(
 
 def test_too_little_capacity_is_denied() -> None:
     # D: 0.5 x 3000 - 1450 = 50 < 100
-    out = decide(make_features(credit_exposure=1450.0), rs(0.25, credit_exposure=0.4))
+    out = decide(make_features(credit_exposure=1450.0), rs(0.25, credit_exposure=0.4), RULE)
     assert out.decision is Decision.DENIED
     assert out.risk_band is RiskBand.D
     assert out.credit_limit == 0
@@ -167,12 +170,12 @@ def test_too_little_capacity_is_denied() -> None:
     ],
 )
 def test_credit_type(score: float, overrides: dict[str, object], credit_type: CreditType) -> None:
-    assert decide(make_features(**overrides), rs(score)).credit_type is credit_type
+    assert decide(make_features(**overrides), rs(score), RULE).credit_type is credit_type
 
 
 def test_acute_distress_lowers_the_limit_but_not_the_rate() -> None:
-    calm = decide(make_features(), rs(0.10))
-    stressed = decide(make_features(latest_stress=0.9, latest_intensity=0.7), rs(0.10))
+    calm = decide(make_features(), rs(0.10), RULE)
+    stressed = decide(make_features(latest_stress=0.9, latest_intensity=0.7), rs(0.10), RULE)
     assert stressed.decision is Decision.APPROVED
     assert stressed.interest_rate == calm.interest_rate
     assert stressed.credit_limit == Decimal("2700")  # 3600 x 0.75
@@ -184,14 +187,14 @@ def test_strongest_caution_wins_without_stacking() -> None:
     f = make_features(
         latest_stress=0.9, latest_intensity=0.9, stress_events_30d=3, stress_trend=0.2
     )
-    mult, codes = emotional_caution(f, rs(0.1))
+    mult, codes = emotional_caution(f, rs(0.1), RULE)
     assert mult == 0.75
     assert codes == [
         ReasonCode.ELEVATED_STRESS,
         ReasonCode.RECENT_EMOTIONAL_DISTRESS,
         ReasonCode.RISING_STRESS_TREND,
     ]
-    out = decide(f, rs(0.1, credit_exposure=0.3))
+    out = decide(f, rs(0.1, credit_exposure=0.3), RULE)
     # Only two caution codes, so the financial factor stays visible.
     assert out.reason_codes == [
         ReasonCode.ELEVATED_STRESS,
@@ -201,16 +204,16 @@ def test_strongest_caution_wins_without_stacking() -> None:
 
 
 def test_model_emotional_load_becomes_a_limit_multiplier() -> None:
-    out = decide(make_features(), rs(0.10, stress_trend=0.4))
+    out = decide(make_features(), rs(0.10, stress_trend=0.4), RULE)
     assert out.emotional_caution == pytest.approx(math.exp(-0.4))
     assert out.credit_limit == Decimal("2400")  # floor50(3600 x 0.6703)
     assert out.reason_codes == [ReasonCode.RISING_STRESS_TREND]
     # Below the noise floor the model's emotional push is ignored.
-    assert decide(make_features(), rs(0.10, stress_trend=0.01)).emotional_caution == 1.0
+    assert decide(make_features(), rs(0.10, stress_trend=0.01), RULE).emotional_caution == 1.0
 
 
 def test_caution_is_floored() -> None:
-    out = decide(make_features(), rs(0.5, stress_trend=5.0))
+    out = decide(make_features(), rs(0.5, stress_trend=5.0), RULE)
     # A (misbehaving) model's 5.0 emotional log-odds is stripped for pricing...
     assert out.risk_band is RiskBand.A
     # ...and caps the limit reduction at MIN_CAUTION.
@@ -221,7 +224,7 @@ def test_caution_is_floored() -> None:
 def test_emotional_caution_never_pushes_below_min_limit() -> None:
     # Band D, base = 0.5 x 3000 - 1350 = 150; x 0.6 = 90 -> held at the 100 minimum.
     f = make_features(credit_exposure=1350.0, latest_stress=1.0, latest_intensity=1.0)
-    out = decide(f, rs(0.4, stress_trend=0.6))  # financial score 0.268 -> D, exp(-0.6) < 0.6
+    out = decide(f, rs(0.4, stress_trend=0.6), RULE)  # financial score 0.268 -> D, exp(-0.6) < 0.6
     assert out.decision is Decision.APPROVED
     assert out.risk_band is RiskBand.D
     assert out.emotional_caution == MIN_CAUTION
@@ -233,7 +236,7 @@ def test_financial_score_strips_emotional_contributions() -> None:
     expected = 1 / (1 + math.exp(-(math.log(0.2 / 0.8) - 0.5)))
     assert financial_score(s) == pytest.approx(expected)
     assert band_for(s.score) is RiskBand.D
-    assert decide(make_features(), s).risk_band is RiskBand.C
+    assert decide(make_features(), s, RULE).risk_band is RiskBand.C
     assert financial_score(rs(0.2, credit_exposure=0.5)) == 0.2
 
 
@@ -241,6 +244,7 @@ def test_approval_without_adverse_factors_lists_favourable_ones() -> None:
     out = decide(
         make_features(),
         rs(0.01, net_cash_flow_90d=-0.9, credit_exposure=-0.45, tx_count_90d=-0.01),
+        RULE,
     )
     assert out.reason_codes == [ReasonCode.STRONG_CASH_FLOW, ReasonCode.LOW_EXISTING_EXPOSURE]
 
@@ -257,7 +261,7 @@ def test_reason_codes_capped_at_four_and_ordered_by_weight() -> None:
         tx_count_90d=0.8,
         unknown_factor=3.0,
     )
-    out = decide(make_features(), s)
+    out = decide(make_features(), s, RULE)
     assert out.reason_codes == [
         ReasonCode.DECLINING_RECENT_CASH_FLOW,
         ReasonCode.FEW_TRANSACTIONS,
@@ -267,7 +271,7 @@ def test_reason_codes_capped_at_four_and_ordered_by_weight() -> None:
 
 
 def test_outcome_round_trips_as_json() -> None:
-    out = decide(make_features(latest_stress=0.95, latest_intensity=0.9), rs(0.05))
+    out = decide(make_features(latest_stress=0.95, latest_intensity=0.9), rs(0.05), RULE)
     assert PolicyOutcome.model_validate_json(out.model_dump_json()) == out
     assert '"interest_rate":"0.1890"' in out.model_dump_json()
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from ecs.domain.emotions import CoolingOff
 from ecs.domain.features import EMOTIONAL_FEATURES, Features
 from ecs.domain.policy import (
     BAND_TERMS,
@@ -27,6 +28,8 @@ from ecs.risk.scorecard import ScorecardModel
 
 money = st.floats(min_value=0.0, max_value=200_000.0, allow_nan=False)
 unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+
+RULE = CoolingOff()  # the default rule; tests of configured rules build their own
 
 
 @st.composite
@@ -125,8 +128,8 @@ def test_riskier_score_never_higher_limit_or_lower_rate(
 ) -> None:
     # A small delta keeps both scores in the same or adjacent bands, where table mistakes hide.
     riskier = min(1.0, safer + delta)
-    o_safe = decide(f, rs(safer, contributions))
-    o_risk = decide(f, rs(riskier, contributions))
+    o_safe = decide(f, rs(safer, contributions), RULE)
+    o_risk = decide(f, rs(riskier, contributions), RULE)
     assert o_risk.credit_limit <= o_safe.credit_limit
     if o_risk.decision is Decision.APPROVED:
         assert o_safe.decision is Decision.APPROVED
@@ -139,8 +142,8 @@ def test_emotional_features_never_change_rate_or_approval(
     f: Features, emo: dict[str, object], score: float, contributions: dict[str, float]
 ) -> None:
     s = rs(score, contributions)
-    plain = decide(f.model_copy(update=NO_EMOTION), s)
-    felt = decide(f.model_copy(update=emo), s)
+    plain = decide(f.model_copy(update=NO_EMOTION), s, RULE)
+    felt = decide(f.model_copy(update=emo), s, RULE)
     assert felt.interest_rate == plain.interest_rate
     assert felt.decision is plain.decision
     assert felt.risk_band is plain.risk_band
@@ -157,8 +160,8 @@ def test_end_to_end_with_scorecard_emotions_only_lower_the_limit(
     model = ScorecardModel()
     calm_f = f.model_copy(update=NO_EMOTION)
     felt_f = f.model_copy(update=emo)
-    plain = decide(calm_f, model.score(calm_f))
-    felt = decide(felt_f, model.score(felt_f))
+    plain = decide(calm_f, model.score(calm_f), RULE)
+    felt = decide(felt_f, model.score(felt_f), RULE)
     assert felt.interest_rate == plain.interest_rate
     assert felt.decision is plain.decision
     assert felt.risk_band is plain.risk_band
@@ -171,10 +174,10 @@ def test_emotional_multiplier_never_raises_the_limit(
     f: Features, score: float, contributions: dict[str, float]
 ) -> None:
     s = rs(score, contributions)
-    multiplier, codes = emotional_caution(f, s)
+    multiplier, codes = emotional_caution(f, s, RULE)
     assert MIN_CAUTION <= multiplier <= 1.0
     assert (multiplier == 1.0) == (not codes)
-    out = decide(f, s)
+    out = decide(f, s, RULE)
     if out.decision is Decision.APPROVED:
         assert out.risk_band is not None
         assert out.credit_limit <= base_limit(out.risk_band, f)
@@ -185,7 +188,7 @@ def test_emotional_multiplier_never_raises_the_limit(
 def test_outcome_invariants(
     f: Features, score: float | None, contributions: dict[str, float]
 ) -> None:
-    out = decide(f, None if score is None else rs(score, contributions))
+    out = decide(f, None if score is None else rs(score, contributions), RULE)
     assert len(out.reason_codes) <= MAX_REASON_CODES
     assert len(set(out.reason_codes)) == len(out.reason_codes)
     assert out.reason_codes, "every decision must be explainable"

@@ -1,6 +1,7 @@
 """Record the replay histories committed under ``tests/workflows/histories``.
 
-    python -m tests.workflows.record_histories
+    python -m tests.workflows.record_histories                      # every history
+    python -m tests.workflows.record_histories continued_as_new     # only the named ones
 
 Run this only when a workflow change is *meant* to alter histories (with a patch/version gate
 for running workflows); the replay test then guards the new histories. Uses the same embedded
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import tempfile
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -18,12 +20,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import Engine
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.registry import build_activities
-from ecs.contracts import AcceptRequest, DecisionView, DeclineRequest, ReviewRequest
+from ecs.contracts import AcceptRequest, DeclineRequest, EmotionSignal, ReviewRequest
 from ecs.db.engine import make_engine
 from ecs.db.migrate import upgrade
 from ecs.domain.status import DecisionStatus, Role
@@ -35,10 +37,18 @@ from ecs.temporal.search import ALL as SEARCH_ATTRIBUTES
 from ecs.temporal.search import register
 from tests.conftest import TEST_PAYLOAD_KEY
 from tests.factories import make_user
-from tests.workflows.conftest import start_decision, status_of
+from tests.workflows.conftest import (
+    DecisionHandle,
+    lowered_history_limit_args,
+    start_decision,
+    status_of,
+)
 from workflows import WORKFLOWS
+from workflows.credit_decision import CreditDecisionWorkflow
 
 HERE = Path(__file__).parent / "histories"
+PATHS = ("approved_accepted", "denied", "expired", "referred_reviewed_declined")
+CONTINUED = ("continued_as_new", "continued_run")
 
 
 class _DownModel:
@@ -48,7 +58,7 @@ class _DownModel:
         raise ModelUnavailable("recorded outage")
 
 
-async def _until(handle: WorkflowHandle[object, DecisionView], status: DecisionStatus) -> None:
+async def _until(handle: DecisionHandle, status: DecisionStatus) -> None:
     for _ in range(400):
         if (await status_of(handle)).status is status:
             return
@@ -56,11 +66,58 @@ async def _until(handle: WorkflowHandle[object, DecisionView], status: DecisionS
     raise TimeoutError(f"{handle.id} never reached {status}")
 
 
-async def _save(client: Client, name: str, handle: WorkflowHandle[object, DecisionView]) -> None:
+async def _save(client: Client, name: str, handle: DecisionHandle) -> None:
     await handle.result()
-    history = await client.get_workflow_handle(handle.id).fetch_history()
+    _write(name, await client.get_workflow_handle(handle.id).fetch_history())
+
+
+def _write(name: str, history: WorkflowHistory) -> None:
     (HERE / f"{name}.json").write_text(json.dumps(json.loads(history.to_json()), indent=1))
     print(f"recorded {name}: {len(history.events)} events")
+
+
+async def record_continued(engine: Engine, settings: Settings) -> None:
+    """An open offer kept through continue-as-new (history limits lowered): the first run,
+    which ends by continuing, and the carried run, which accepts and deploys."""
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=find_binary("temporal"),
+        data_converter=data_converter(settings),
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_extra_args=dynamic_config_args() + lowered_history_limit_args(),
+    ) as env:
+        client = env.client
+        with ThreadPoolExecutor(8) as pool:
+            async with Worker(
+                client,
+                task_queue=settings.temporal_task_queue,
+                workflows=WORKFLOWS,
+                activities=build_activities(settings),
+                activity_executor=pool,
+            ):
+                user = make_user(engine)
+                h = await start_decision(client, engine, settings, user)
+                first_run = h.result_run_id
+                await _until(h, DecisionStatus.OFFERED)
+                latest = client.get_workflow_handle_for(CreditDecisionWorkflow.run, h.id)
+                for n in range(200):
+                    if (await latest.describe()).run_id != first_run:
+                        break
+                    calm = EmotionSignal(event_id=f"rec-{n}", stress=0.2)
+                    await latest.signal(CreditDecisionWorkflow.emotion, calm)
+                else:
+                    raise AssertionError("the decision never continued as new")
+                second_run = (await latest.describe()).run_id
+                await latest.execute_update(
+                    CreditDecisionWorkflow.accept, AcceptRequest(user_id=str(user))
+                )
+                await latest.result()
+                for name, run_id in (
+                    ("continued_as_new", first_run),
+                    ("continued_run", second_run),
+                ):
+                    _write(
+                        name, await client.get_workflow_handle(h.id, run_id=run_id).fetch_history()
+                    )
 
 
 async def record(engine: Engine, settings: Settings) -> None:
@@ -94,7 +151,9 @@ async def record(engine: Engine, settings: Settings) -> None:
                 user = make_user(engine)
                 h = await start_decision(client, engine, settings, user)
                 await _until(h, DecisionStatus.OFFERED)
-                await h.execute_update("accept", AcceptRequest(user_id=str(user)))
+                await h.execute_update(
+                    CreditDecisionWorkflow.accept, AcceptRequest(user_id=str(user))
+                )
                 await _save(client, "approved_accepted", h)
 
                 user = make_user(engine, monthly_inflow=Decimal("0"))
@@ -110,7 +169,7 @@ async def record(engine: Engine, settings: Settings) -> None:
                 h = await start_decision(client, engine, settings, user, task_queue=q_down)
                 await _until(h, DecisionStatus.REFERRED)
                 await h.execute_update(
-                    "review",
+                    CreditDecisionWorkflow.review,
                     ReviewRequest(
                         reviewer_id=str(analyst),
                         approve=True,
@@ -121,7 +180,9 @@ async def record(engine: Engine, settings: Settings) -> None:
                     ),
                 )
                 await _until(h, DecisionStatus.OFFERED)
-                await h.execute_update("decline", DeclineRequest(user_id=str(user)))
+                await h.execute_update(
+                    CreditDecisionWorkflow.decline, DeclineRequest(user_id=str(user))
+                )
                 await _save(client, "referred_reviewed_declined", h)
 
 
@@ -137,7 +198,11 @@ def main() -> None:
             temporal_task_queue=f"recorder-{uuid.uuid4().hex[:6]}",
         )
         engine = make_engine(url)
-        asyncio.run(record(engine, settings))
+        wanted = set(sys.argv[1:])
+        if not wanted or wanted & set(PATHS):
+            asyncio.run(record(engine, settings))  # the four main paths, recorded together
+        if not wanted or wanted & set(CONTINUED):
+            asyncio.run(record_continued(engine, settings))
         engine.dispose()
 
 

@@ -19,7 +19,8 @@ from ecs.domain.status import DecisionStatus, OfferStatus, Role
 from ecs.settings import Settings
 from tests.factories import make_user
 from tests.support import async_wait_for
-from tests.workflows.conftest import start_decision, status_of
+from tests.workflows.conftest import start_decision, status_of, wait_status
+from workflows.credit_decision import CreditDecisionWorkflow
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -30,27 +31,19 @@ def _notifications(engine: Engine, user_id: uuid.UUID) -> list[str]:
         return sorted(n.kind for n in rows)
 
 
-async def _wait_status(handle: object, *wanted: DecisionStatus) -> DecisionView:
-    async def check() -> DecisionView | None:
-        view = await status_of(handle)  # type: ignore[arg-type]
-        return view if view.status in wanted else None
-
-    return await async_wait_for(check, timeout=20, message=f"status in {wanted}")
-
-
 async def test_approved_offer_accepted_deploys_credit_and_notifies(
     temporal_client: Client, engine: Engine, settings: Settings
 ) -> None:
     user_id = make_user(engine)
     handle = await start_decision(temporal_client, engine, settings, user_id)
-    offered = await _wait_status(handle, DecisionStatus.OFFERED)
+    offered = await wait_status(handle, DecisionStatus.OFFERED)
     assert offered.approved is True and offered.offer is not None
     assert offered.credit_limit and offered.credit_limit > 0
     assert offered.risk_band in {"A", "B", "C", "D"}
     assert offered.model_version and offered.policy_version
 
     accepted = await handle.execute_update(
-        "accept", AcceptRequest(user_id=str(user_id)), result_type=DecisionView
+        CreditDecisionWorkflow.accept, AcceptRequest(user_id=str(user_id))
     )
     assert accepted.status is DecisionStatus.OFFERED  # the update is acknowledged first
     result = await handle.result()
@@ -89,13 +82,17 @@ async def test_decline_and_validators(
 ) -> None:
     user_id = make_user(engine)
     handle = await start_decision(temporal_client, engine, settings, user_id)
-    await _wait_status(handle, DecisionStatus.OFFERED)
+    await wait_status(handle, DecisionStatus.OFFERED)
 
     with pytest.raises(WorkflowUpdateFailedError) as other:
-        await handle.execute_update("accept", AcceptRequest(user_id=str(uuid.uuid4())))
+        await handle.execute_update(
+            CreditDecisionWorkflow.accept, AcceptRequest(user_id=str(uuid.uuid4()))
+        )
     assert "another user" in str(other.value.cause)
 
-    await handle.execute_update("decline", DeclineRequest(user_id=str(user_id)))
+    await handle.execute_update(
+        CreditDecisionWorkflow.decline, DeclineRequest(user_id=str(user_id))
+    )
     result = await handle.result()
     assert result.status is DecisionStatus.DECLINED
     with Session(engine) as session:
@@ -109,21 +106,25 @@ async def test_distress_signal_pauses_open_offer_until_calm(
 ) -> None:
     user_id = make_user(engine)
     handle = await start_decision(temporal_client, engine, settings, user_id)
-    await _wait_status(handle, DecisionStatus.OFFERED)
+    await wait_status(handle, DecisionStatus.OFFERED)
 
     distress = EmotionSignal(event_id="e-1", stress=0.95, intensity=0.9)
-    await handle.signal("emotion", distress)
-    await handle.signal("emotion", distress)  # redelivered: applied once
-    paused = await _wait_status(handle, DecisionStatus.COOLING_OFF)
+    await handle.signal(CreditDecisionWorkflow.emotion, distress)
+    await handle.signal(CreditDecisionWorkflow.emotion, distress)  # redelivered: applied once
+    paused = await wait_status(handle, DecisionStatus.COOLING_OFF)
     assert paused.cooling_off_until is not None and paused.emotion_signals_seen == 1
 
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update("accept", AcceptRequest(user_id=str(user_id)))
+        await handle.execute_update(
+            CreditDecisionWorkflow.accept, AcceptRequest(user_id=str(user_id))
+        )
     assert "cooling-off" in str(refused.value.cause)
 
-    await handle.signal("emotion", EmotionSignal(event_id="e-2", stress=0.2, intensity=0.3))
-    await _wait_status(handle, DecisionStatus.OFFERED)
-    await handle.execute_update("accept", AcceptRequest(user_id=str(user_id)))
+    await handle.signal(
+        CreditDecisionWorkflow.emotion, EmotionSignal(event_id="e-2", stress=0.2, intensity=0.3)
+    )
+    await wait_status(handle, DecisionStatus.OFFERED)
+    await handle.execute_update(CreditDecisionWorkflow.accept, AcceptRequest(user_id=str(user_id)))
     assert (await handle.result()).status is DecisionStatus.ACTIVE
 
 
@@ -136,10 +137,9 @@ async def test_distress_before_scoring_pauses_the_decision(
         engine,
         settings,
         user_id,
-        start_signal="emotion",
-        start_signal_args=[EmotionSignal(event_id="s-1", stress=0.9, intensity=0.8)],
+        start_emotion=EmotionSignal(event_id="s-1", stress=0.9, intensity=0.8),
     )
-    paused = await _wait_status(handle, DecisionStatus.COOLING_OFF)
+    paused = await wait_status(handle, DecisionStatus.COOLING_OFF)
     assert paused.risk_score is None  # not scored while the user is in distress
 
     async def header_paused() -> bool:
@@ -152,8 +152,10 @@ async def test_distress_before_scoring_pauses_the_decision(
 
     await async_wait_for(header_paused, timeout=10, message="the header to show COOLING_OFF")
 
-    await handle.signal("emotion", EmotionSignal(event_id="s-2", stress=0.1, intensity=0.2))
-    offered = await _wait_status(handle, DecisionStatus.OFFERED)
+    await handle.signal(
+        CreditDecisionWorkflow.emotion, EmotionSignal(event_id="s-2", stress=0.1, intensity=0.2)
+    )
+    offered = await wait_status(handle, DecisionStatus.OFFERED)
     assert offered.risk_score is not None
 
 
@@ -191,17 +193,40 @@ async def test_model_outage_refers_to_review_then_analyst_approves(
     handle = await start_decision(
         temporal_client, engine, settings, user_id, task_queue=failing_model_worker
     )
-    referred = await _wait_status(handle, DecisionStatus.REFERRED)
+    referred = await wait_status(handle, DecisionStatus.REFERRED)
     assert referred.approved is None and "MODEL_UNAVAILABLE" in referred.reason_codes
 
     with pytest.raises(WorkflowUpdateFailedError) as no_terms:
         await handle.execute_update(
-            "review", ReviewRequest(reviewer_id=analyst_id, approve=True, comment="looks fine")
+            CreditDecisionWorkflow.review,
+            ReviewRequest(reviewer_id=analyst_id, approve=True, comment="looks fine"),
         )
     assert "credit_limit" in str(no_terms.value.cause)
 
+    # Another customer is not a reviewer: the database refuses, the decision stays REFERRED
+    # and says why, and the analyst's review below still resolves it (it used to wedge).
+    customer_id = str(make_user(engine, months=0))
     await handle.execute_update(
-        "review",
+        CreditDecisionWorkflow.review,
+        ReviewRequest(
+            reviewer_id=customer_id,
+            approve=True,
+            comment="not mine to give",
+            credit_limit=Decimal("9000.00"),
+            interest_rate=Decimal("0.0100"),
+            credit_type="LONG_TERM",
+        ),
+    )
+
+    async def refused() -> DecisionView | None:
+        view = await status_of(handle)
+        return view if view.review_error else None
+
+    still = await async_wait_for(refused, timeout=20, message="the refused review")
+    assert still.status is DecisionStatus.REFERRED and still.offer is None
+
+    await handle.execute_update(
+        CreditDecisionWorkflow.review,
         ReviewRequest(
             reviewer_id=analyst_id,
             approve=True,
@@ -211,7 +236,7 @@ async def test_model_outage_refers_to_review_then_analyst_approves(
             credit_type="SHORT_TERM",
         ),
     )
-    offered = await _wait_status(handle, DecisionStatus.OFFERED)
+    offered = await wait_status(handle, DecisionStatus.OFFERED)
     assert offered.credit_limit == Decimal("1500.00") and offered.offer is not None
     with Session(engine) as session:
         records = session.exec(
@@ -224,5 +249,7 @@ async def test_model_outage_refers_to_review_then_analyst_approves(
         ("REVIEW", "APPROVED"),
     ]
     assert records[1].comment == "manual check ok" and str(records[1].reviewer_id) == analyst_id
-    await handle.execute_update("decline", DeclineRequest(user_id=str(user_id)))
+    await handle.execute_update(
+        CreditDecisionWorkflow.decline, DeclineRequest(user_id=str(user_id))
+    )
     assert (await handle.result()).status is DecisionStatus.DECLINED

@@ -18,11 +18,18 @@ from ecs.contracts import DecisionInput, DecisionView
 from ecs.settings import Settings
 from ecs.temporal.client import data_converter
 from tests.conftest import TEST_PAYLOAD_KEY
-from workflows import WORKFLOWS
+from workflows import WORKFLOWS, summary
 from workflows.credit_decision import CreditDecisionWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
-EXPECTED = {"approved_accepted", "denied", "expired", "referred_reviewed_declined"}
+EXPECTED = {
+    "approved_accepted",
+    "denied",
+    "expired",
+    "referred_reviewed_declined",
+    "continued_as_new",  # the first run of an offer kept through continue-as-new
+    "continued_run",  # the carried run: resumes the wait, accepts, deploys
+}
 
 
 def test_histories_cover_the_main_paths() -> None:
@@ -46,8 +53,9 @@ class _WorkflowWithoutOfferNotification(CreditDecisionWorkflow):
     async def run(self, inp: DecisionInput) -> DecisionView:
         return await super().run(inp)
 
-    async def _notify_offer(self) -> None:
-        return None
+    async def _notify(self, message: summary.Message, data: dict[str, str] | None = None) -> None:
+        if message.kind != "offer_ready":
+            await super()._notify(message, data)
 
 
 async def test_replay_detects_a_breaking_change() -> None:
@@ -57,6 +65,28 @@ async def test_replay_detects_a_breaking_change() -> None:
         workflows=[_WorkflowWithoutOfferNotification], data_converter=data_converter(settings)
     )
     path = next(p for p in HISTORIES if p.stem == "approved_accepted")
+    history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is not None
+
+
+@workflow.defn(name="CreditDecisionWorkflow", sandboxed=False)
+class _WorkflowThatNeverContinues(CreditDecisionWorkflow):
+    @workflow.run
+    async def run(self, inp: DecisionInput) -> DecisionView:
+        return await super().run(inp)
+
+    def _history_full(self) -> bool:
+        return False
+
+
+async def test_replay_guards_continue_as_new() -> None:
+    """Dropping continue-as-new would break decisions that already continued: replay fails."""
+    settings = Settings(_env_file=None, payload_key=TEST_PAYLOAD_KEY)
+    replayer = Replayer(
+        workflows=[_WorkflowThatNeverContinues], data_converter=data_converter(settings)
+    )
+    path = next(p for p in HISTORIES if p.stem == "continued_as_new")
     history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is not None

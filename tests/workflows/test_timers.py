@@ -93,8 +93,7 @@ async def test_cooling_off_ends_on_its_timer_without_a_calm_reading(
             task_queue=QUEUE,
             pause_seconds=1800,
             offer_ttl_seconds=DAY,
-            start_signal="emotion",
-            start_signal_args=[EmotionSignal(event_id="d-1", stress=0.99, intensity=0.9)],
+            start_emotion=EmotionSignal(event_id="d-1", stress=0.99, intensity=0.9),
         )
         deadline_view = None
         for _ in range(200):

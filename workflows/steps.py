@@ -1,0 +1,148 @@
+"""The credit workflow's steps: each activity call with its timeout, retry policy and summary,
+and the status bookkeeping around them.
+
+``CreditDecisionWorkflow`` inherits these, so its own module reads as the process (what happens
+in which order, and what it waits for). Every call goes through an activity's declaration in
+``activities.interface``, so mypy checks its argument and result. Workflow code: deterministic,
+no I/O of its own.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.interface import Decisions, History, Notifications, Offers, Status
+    from activities.messages import (
+        ApproveInput,
+        DeployInput,
+        FetchHistoryInput,
+        HistorySnapshot,
+        NotifyInput,
+        SettleInput,
+        StatusInput,
+    )
+    from ecs.contracts import DecisionInput, DecisionState, OfferView, ReviewRequest
+    from ecs.domain.policy import OUTCOME_STATUS
+    from ecs.domain.status import DecisionStatus
+    from ecs.temporal.search import CREDIT_STATUS, RISK_BAND
+    from workflows import summary
+    from workflows.options import DB_RETRY, LOCAL_RETRY_THRESHOLD, SHORT
+
+Settlement = Literal["ACCEPTED", "DECLINED", "EXPIRED"]
+
+
+class DecisionSteps:
+    """Steps of one decision; ``_input`` is the workflow's input, ``_s`` its whole state."""
+
+    _input: DecisionInput
+    _s: DecisionState
+
+    async def _fetch_history(self) -> HistorySnapshot:
+        return await workflow.execute_local_activity_method(
+            History.fetch_history,
+            FetchHistoryInput(user_id=self._input.user_id, as_of=workflow.now()),
+            start_to_close_timeout=SHORT,
+            retry_policy=DB_RETRY,
+            local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+            summary="read 90 days of transactions and 30 days of emotion aggregates",
+        )
+
+    async def _approve(
+        self, *, score_error: str | None = None, review: ReviewRequest | None = None
+    ) -> None:
+        """The policy decides (or, with ``review``, an analyst); the offer's clock starts now."""
+        s, inp = self._s, self._input
+        assert s.features is not None
+        result = await workflow.execute_local_activity_method(
+            Decisions.approve,
+            ApproveInput(
+                decision_id=inp.decision_id,
+                user_id=inp.user_id,
+                features=s.features,
+                score=s.score,
+                score_error=score_error,
+                offer_expires_at=workflow.now() + timedelta(seconds=inp.offer_ttl_seconds),
+                cooling_off=inp.cooling_off,
+                review=review,
+                prior=s.outcome if review else None,
+            ),
+            start_to_close_timeout=SHORT,
+            retry_policy=DB_RETRY,
+            local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+            summary="apply the lending policy; store the decision record and offer",
+        )
+        s.outcome, s.offer = result.outcome, result.offer
+        self._set_status(OUTCOME_STATUS[s.outcome.decision])
+        if s.outcome.risk_band is not None:
+            workflow.upsert_search_attributes([RISK_BAND.value_set(s.outcome.risk_band.value)])
+
+    async def _record_status(self, status: DecisionStatus) -> None:
+        await workflow.execute_activity_method(
+            Status.record_status,
+            StatusInput(decision_id=self._input.decision_id, status=status),
+            start_to_close_timeout=SHORT,
+            retry_policy=DB_RETRY,
+            summary=f"status → {status.value}",
+        )
+
+    async def _settle(self, outcome: Settlement, status: DecisionStatus) -> None:
+        assert self._s.offer is not None
+        self._set_status(status)
+        await workflow.execute_activity_method(
+            Offers.settle_offer,
+            SettleInput(
+                decision_id=self._input.decision_id,
+                offer_id=self._s.offer.offer_id,
+                outcome=outcome,
+            ),
+            start_to_close_timeout=SHORT,
+            retry_policy=DB_RETRY,
+            summary=f"offer → {outcome}",
+        )
+
+    async def _deploy(self, offer: OfferView) -> None:
+        await workflow.execute_activity_method(
+            Offers.deploy_credit,
+            DeployInput(
+                decision_id=self._input.decision_id,
+                offer_id=offer.offer_id,
+                user_id=self._input.user_id,
+            ),
+            start_to_close_timeout=SHORT,
+            retry_policy=DB_RETRY,
+            summary="deploy the credit line (idempotent per offer)",
+        )
+
+    async def _notify_once(
+        self, message: summary.Message, data: dict[str, str] | None = None
+    ) -> None:
+        """Notifications sent before a continue-as-new are not sent again by the next run."""
+        if message.kind not in self._s.notified:
+            await self._notify(message, data)
+
+    async def _notify(self, message: summary.Message, data: dict[str, str] | None = None) -> None:
+        await workflow.execute_activity_method(
+            Notifications.notify,
+            NotifyInput(
+                user_id=self._input.user_id,
+                decision_id=self._input.decision_id,
+                kind=message.kind,
+                title=message.title,
+                body=message.body,
+                data=data or {},
+            ),
+            start_to_close_timeout=SHORT,
+            retry_policy=DB_RETRY,
+            summary=f"notify the app: {message.kind}",
+        )
+        self._s.notified.append(message.kind)
+
+    def _set_status(self, status: DecisionStatus) -> None:
+        self._s.status = status
+        self._s.updated_at = workflow.now()
+        workflow.upsert_search_attributes([CREDIT_STATUS.value_set(status.value)])
+        workflow.set_current_details(summary.details_of(self._s))
