@@ -19,8 +19,10 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.registry import build_activities
 from ecs.logs import configure_logging
+from ecs.observability import worker_runtime
 from ecs.settings import Settings, get_settings
 from ecs.temporal.client import connect
+from ecs.tracing import setup_tracing
 from workflows import WORKFLOWS
 
 log = logging.getLogger("ecs.worker")
@@ -63,10 +65,13 @@ async def run_worker(settings: Settings) -> None:
 
 
 async def connect_with_retry(settings: Settings, attempts: int = 60) -> Client:
-    """The worker may start before the Temporal server is ready (compose, ``ecs dev``)."""
+    """The worker may start before the Temporal server is ready (compose, ``ecs dev``).
+
+    Its client runs on a Temporal runtime serving Prometheus on ``ECS_WORKER_METRICS_PORT``."""
+    runtime = worker_runtime(settings.metrics_host, settings.worker_metrics_port)
     for attempt in range(1, attempts + 1):
         try:
-            return await connect(settings)
+            return await connect(settings, runtime)
         except Exception as exc:
             if attempt == attempts:
                 raise
@@ -78,6 +83,7 @@ async def connect_with_retry(settings: Settings, attempts: int = 60) -> Client:
 def main() -> None:
     settings = get_settings()
     configure_logging("worker", settings.log_level, settings.log_format)
+    setup_tracing("worker")
     asyncio.run(run_worker(settings))
 
 

@@ -28,9 +28,21 @@ from ecs.domain.policy import OUTCOME_STATUS, CreditType, Decision, PolicyOutcom
 from ecs.domain.reasons import ReasonCode
 from ecs.domain.status import RecordKind, Role
 from ecs.logs import log_context
+from ecs.observability import MODEL_BREAKER_OPEN
+from ecs.risk.breaker import BreakerState, CircuitBreaker
 from ecs.risk.model import ModelUnavailable, RiskModel, RiskScore
 
 log = logging.getLogger("ecs.activities")
+
+
+def _report_breaker(model: RiskModel) -> None:
+    """``ecs_model_breaker_open``: 1 while the remote model's breaker is open (always 0 for the
+    in-process scorecard, which has none), through the SDK's meter on the worker's endpoint."""
+    breaker = getattr(model, "breaker", None)
+    is_open = isinstance(breaker, CircuitBreaker) and breaker.state is BreakerState.OPEN
+    activity.metric_meter().create_gauge(
+        MODEL_BREAKER_OPEN, "1 while the risk model's circuit breaker is open"
+    ).set(int(is_open))
 
 
 class DecisionActivities(Decisions):
@@ -49,6 +61,8 @@ class DecisionActivities(Decisions):
             raise ApplicationError(
                 f"risk model unavailable: {exc}", type="ModelUnavailable"
             ) from exc
+        finally:
+            _report_breaker(self.model)
 
     @activity.defn
     def approve(self, inp: ApproveInput) -> ApprovalResult:

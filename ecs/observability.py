@@ -11,7 +11,11 @@ Counters from the SDK's meter carry no ``_total`` suffix; durations are in secon
 
 from __future__ import annotations
 
+import logging
+
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+log = logging.getLogger("ecs.observability")
 
 DECISIONS_STARTED = "ecs_decisions_started"
 DECISION_OUTCOMES = "ecs_decision_outcomes"  # label: outcome (APPROVED, DENIED, REFERRED, ...)
@@ -49,3 +53,17 @@ def metrics_runtime(host: str, port: int) -> Runtime:
             metrics=PrometheusConfig(bind_address=f"{host}:{port}", durations_as_seconds=True)
         )
     )
+
+
+def worker_runtime(host: str, port: int) -> Runtime | None:
+    """The worker's runtime, or None (the SDK's default) when the port is 0 or taken: a worker
+    without metrics still works, so a second worker on one host logs it and carries on."""
+    if not port:
+        return None
+    try:
+        runtime = metrics_runtime(host, port)
+    except Exception as exc:  # the SDK's core raises a plain RuntimeError when the bind fails
+        log.warning("worker metrics endpoint not started", extra={"error": str(exc)})
+        return None
+    log.info("metrics endpoint listening", extra={"url": f"http://{host}:{port}/metrics"})
+    return runtime

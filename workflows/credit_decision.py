@@ -59,7 +59,7 @@ with workflow.unsafe.imports_passed_through():
     from ecs.domain.emotions import is_acute_distress
     from ecs.domain.policy import Decision
     from ecs.domain.status import DecisionStatus
-    from workflows import rules, summary
+    from workflows import metrics, rules, summary
     from workflows.options import LOCAL_RETRY_THRESHOLD, MODEL_RETRY, MODEL_TIMEOUT
     from workflows.steps import DecisionSteps
 
@@ -78,6 +78,7 @@ class CreditDecisionWorkflow(DecisionSteps):
         self._input = inp
         self._s = inp.carried.model_copy(deep=True) if inp.carried else DecisionState()
         self._may_continue = inp.carried is not None
+        self._accepted_at: datetime | None = None  # for the accept → active metric only
 
     # -- main path -----------------------------------------------------------------------------
 
@@ -87,6 +88,7 @@ class CreditDecisionWorkflow(DecisionSteps):
         if inp.carried is None:
             self._may_continue = workflow.patched(CONTINUE_AS_NEW_PATCH)
             self._set_status(DecisionStatus.PENDING)
+            metrics.decision_started()
             history = await self._fetch_history()
             if s.distressed or self._recent_distress_in(history):
                 await self._cool_off("acute distress before scoring", until=None)
@@ -129,6 +131,9 @@ class CreditDecisionWorkflow(DecisionSteps):
             # The model is down beyond the retry budget: a human decides, never a silent "no".
             score_error = f"model unavailable: {exc.cause or exc}"
         await self._approve(score_error=score_error)
+        metrics.decision_outcome(self._decision.value)
+        if self._decision is Decision.APPROVED:
+            metrics.request_to_offer(workflow.now() - workflow.info().start_time)
 
     async def _await_review(self) -> None:
         """Wait for an analyst; a review the database refuses is dropped, never retried forever,
@@ -182,6 +187,8 @@ class CreditDecisionWorkflow(DecisionSteps):
             await self._settle("ACCEPTED", DecisionStatus.ACCEPTED)
             await self._deploy(offer)
             self._set_status(DecisionStatus.ACTIVE)
+            if self._accepted_at is not None:
+                metrics.accept_to_active(workflow.now() - self._accepted_at)
             await self._notify(summary.credit_active(offer))
 
     # -- continue-as-new -----------------------------------------------------------------------
@@ -231,6 +238,7 @@ class CreditDecisionWorkflow(DecisionSteps):
         s.cooling_off_until, s.cooling_off_reason = ends, reason
         s.distressed = True
         self._set_status(DecisionStatus.COOLING_OFF)
+        metrics.cooling_off_paused()
         await self._record_status(DecisionStatus.COOLING_OFF)
         await self._pause()
 
@@ -281,6 +289,7 @@ class CreditDecisionWorkflow(DecisionSteps):
     @workflow.update(name=UPDATE_ACCEPT)
     def accept(self, request: AcceptRequest) -> DecisionView:
         self._s.settlement = "ACCEPTED"
+        self._accepted_at = workflow.now()
         return self.status()
 
     @accept.validator
