@@ -26,7 +26,7 @@ from ecs.domain.features import Features
 from ecs.risk.model import RiskScore
 
 MODEL_NAME = "scorecard"
-MODEL_VERSION = "scorecard-1.0.0"
+MODEL_VERSION = "scorecard-1.0.1"  # 1.0.1: the score is no longer rounded (see score())
 INTERCEPT = -2.2
 EMOTIONAL_CAP = 0.5
 
@@ -127,9 +127,13 @@ class ScorecardModel:
         contributions = {fac.name: fac.contribution(features) for fac in FINANCIAL_FACTORS}
         contributions.update(_emotional_contributions(features))
         rounded = {k: round(v, 6) + 0.0 for k, v in contributions.items()}  # no -0.0
-        logit = INTERCEPT + sum(contributions.values())
+        # The score is the sigmoid of the *rounded* contributions, itself unrounded: rounding the
+        # probability to 6 decimals lost all precision near 0 (a very safe applicant's 4e-7 read
+        # as 0 or 1e-6), so the policy's "score minus the emotional log-odds" landed in another
+        # band than the same applicant without emotions — emotions changed the price.
+        logit = INTERCEPT + sum(rounded.values())
         return RiskScore(
-            score=round(_sigmoid(logit), 6),
+            score=_sigmoid(logit),
             model_name=self.name,
             model_version=self.version,
             contributions=rounded,

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from api.main import create_app
 from ecs.settings import Environment, Settings
 from tests.api.conftest import Account, make_analyst, register_and_login, seed_good_history
+from tests.support import async_wait_for
 
 # (method, path template) -> the statuses each caller may get; "owner" acts on its own resource.
 MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
@@ -72,8 +73,13 @@ async def test_nobody_but_the_owner_reaches_a_resource(api_url: str, engine: Eng
         decided = await client.post("/v1/credit-decisions?wait=15", headers=owner.headers)
         assert decided.status_code in (200, 201), decided.text
         ids = {"decision_id": decided.json()["id"]}
-        inbox = await client.get("/v1/me/notifications", headers=owner.headers)
-        ids["notification_id"] = inbox.json()["items"][0]["id"]
+
+        async def first_notification() -> str | None:  # the notify activity runs after the offer
+            inbox = await client.get("/v1/me/notifications", headers=owner.headers)
+            items = inbox.json()["items"]
+            return str(items[0]["id"]) if items else None
+
+        ids["notification_id"] = await async_wait_for(first_notification, timeout=15)
 
         seen: list[str] = []
         # The owner's own calls come last, so nobody else's call meets an already-settled offer.
