@@ -147,6 +147,8 @@ def _retention(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ecs.simulate import add_arguments as add_simulate_arguments
+
     parser = argparse.ArgumentParser(prog="ecs", description="Empathic Credit System")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -195,12 +197,14 @@ def build_parser() -> argparse.ArgumentParser:
     retention.add_argument("--batch-size", type=int, default=10_000, help="rows per DELETE")
     retention.set_defaults(func=_retention)
 
-    sim = sub.add_parser("simulate", help="simulate app users streaming emotions")
-    sim.add_argument("--users", type=int, default=20)
-    sim.add_argument("--rate", type=float, default=50.0, help="readings per second, all users")
-    sim.add_argument("--duration", type=float, default=30.0, help="seconds")
-    sim.add_argument("--api-url", default=None)
-    sim.add_argument("--credit-requests", type=int, default=3)
+    sim = sub.add_parser(
+        "simulate",
+        help="a demo population using the running stack (see --days)",
+        description="Customers of every risk profile register, get history through the ledger "
+        "feed and the emotion API, stream readings and ask for credit. REFERRED decisions need "
+        "the model down: run the stack with ECS_MODEL_URL at a stopped model server.",
+    )
+    add_simulate_arguments(sim)
     sim.set_defaults(func=_simulate)
     return parser
 

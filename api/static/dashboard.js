@@ -179,10 +179,18 @@ function renderEmotions(emotions) {
   }));
 }
 
+// Every UTC day of the window, so quiet days show as gaps rather than disappearing.
+function windowDays(sinceIso) {
+  const days = [], day = new Date(sinceIso.slice(0, 10) + "T00:00:00Z"), end = new Date();
+  for (; day <= end; day.setUTCDate(day.getUTCDate() + 1)) days.push(day.toISOString().slice(0, 10));
+  return days;
+}
+
 function renderOutcomes(credit) {
-  const days = credit.by_day;
-  stackedBars("chart-outcomes", days.map((d) => d.day.slice(5)), OUTCOMES.map((o) => ({
-    ...o, values: days.map((d) => d.by_outcome[o.name] || 0) })));
+  const counts = new Map(credit.by_day.map((d) => [d.day, d.by_outcome]));
+  const days = windowDays(credit.since);
+  stackedBars("chart-outcomes", days.map((d) => d.slice(5)), OUTCOMES.map((o) => ({
+    ...o, values: days.map((d) => (counts.get(d) || {})[o.name] || 0) })));
   const parts = OUTCOMES.map((o) => `${credit.by_outcome[o.name] || 0} ${o.name.toLowerCase()}`);
   $("outcomes-note").textContent = parts.join(" · ");
 }
