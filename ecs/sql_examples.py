@@ -32,6 +32,8 @@ from ecs.errors import InvalidInput
 SQL_DIR = Path(__file__).resolve().parents[1] / "docs" / "sql"
 UUID_COLUMNS = ("id", "user_id", "event_id", "decision_id", "offer_id")
 """Result columns read as UUIDs (SQLite returns them as bare hex otherwise)."""
+TIME_COLUMNS = ("occurred_at", "received_at", "created_at", "requested_at", "scored_at")
+"""Result columns read as UTC timestamps (SQLite returns them as naive text otherwise)."""
 
 _PARAM = re.compile(r"^--\s*param\s+(\w+)\s*:\s*(\w+)\s*(?:=\s*(.+?))?\s*$", re.MULTILINE)
 _REWRITE = re.compile(r"^--\s*on\s+(\w+)\s*:\s*(.+?)\s*=>\s*(.+?)\s*$", re.MULTILINE)
@@ -116,6 +118,7 @@ def parse_value(param: Param, raw: str | None, now: datetime) -> Any:
 def statement(sql: str, params: Sequence[Param]) -> TextualSelect:
     binds = [bindparam(p.name, type_=_TYPES[p.kind]) for p in params if f":{p.name}" in sql]
     typed: dict[str, TypeEngine[Any]] = {c: Uuid() for c in UUID_COLUMNS}
+    typed.update({c: UTCDateTime() for c in TIME_COLUMNS})
     return text(sql).bindparams(*binds).columns(**typed)
 
 
