@@ -288,7 +288,7 @@ def run_dev(settings: Settings, args: argparse.Namespace) -> int:
     stack.supervisor.install_signal_handlers()
     try:
         check_ports(ports)
-        claim(stack.state_dir, stack.effective_database_url())
+        claim(stack.state_dir, settings.database_url)
     except (StartupError, StateMismatch) as exc:
         log.error("cannot start the dev stack", extra={"error": str(exc)})
         print(f"ecs dev: {exc}", file=sys.stderr)

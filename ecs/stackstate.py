@@ -28,6 +28,9 @@ from ecs.settings import Settings
 
 RUNNING_FILE = "running.json"
 DATABASE_FILE = "database.txt"
+EMBEDDED_DATABASE = "the embedded SQLite database (ecs.db in this folder)"
+"""What the state folder of the embedded database records: not its path, so a moved clone's
+``.ecs`` still matches."""
 
 
 class StateMismatch(RuntimeError):
@@ -63,10 +66,11 @@ def state_dir_for(settings: Settings) -> Path:
 
 
 def claim(state_dir: Path, database_url: str) -> None:
-    """Record which database ``state_dir`` belongs to, or refuse if it belongs to another."""
+    """Record which database ``state_dir`` belongs to, or refuse if it belongs to another;
+    ``database_url`` is empty for the embedded SQLite database."""
     state_dir.mkdir(parents=True, exist_ok=True)
     marker = state_dir / DATABASE_FILE
-    mine = redact(database_url)
+    mine = redact(database_url) if database_url else EMBEDDED_DATABASE
     if marker.exists():
         recorded = marker.read_text().strip()
         if recorded != mine:

@@ -130,6 +130,10 @@ def test_each_database_has_its_own_state_folder(tmp_path: Path) -> None:
     assert "secret" not in recorded and "***" in recorded
     with pytest.raises(StateMismatch, match="belongs to postgresql://u:\\*\\*\\*@db:5432/ecs"):
         claim(state_dir_for(pg_a), pg_b.database_url)
+    claim(tmp_path, "")  # the embedded database records no path: a moved clone still matches
+    assert "embedded SQLite" in (tmp_path / "database.txt").read_text()
+    with pytest.raises(StateMismatch, match="belongs to the embedded SQLite database"):
+        claim(tmp_path, pg_a.database_url)
 
 
 def test_ecs_dev_refuses_a_state_folder_of_another_database(tmp_path: Path) -> None:
