@@ -64,13 +64,25 @@ async def run_simulation(settings: Settings, args: argparse.Namespace) -> int:
         print(NOT_RUNNING.format(url=api_url, error=type(exc).__name__), file=sys.stderr)
         return 2
     except httpx.HTTPStatusError as exc:
-        request, response = exc.request, exc.response
-        print(
-            f"ecs simulate: {request.method} {request.url.path} answered "
-            f"{response.status_code}: {response.text[:200]}",
-            file=sys.stderr,
-        )
+        print(_refused(exc), file=sys.stderr)
         return 1
+
+
+def _refused(exc: httpx.HTTPStatusError) -> str:
+    """One line for a refused request: the problem's detail, and what to do about throttling."""
+    request, response = exc.request, exc.response
+    try:
+        detail = str(response.json().get("detail") or response.text[:200])
+    except ValueError:
+        detail = response.text[:200]
+    where = f"{request.method} {request.url.path}"
+    line = f"ecs simulate: {where} answered {response.status_code}: {detail}"
+    if response.status_code == 429 and request.url.path.endswith("/auth/register"):
+        line += (
+            " (registrations are throttled per address: ECS_REGISTRATIONS_PER_ADDRESS, default"
+            " 100 per ECS_THROTTLE_WINDOW_SECONDS; wait, or raise it for demos)"
+        )
+    return line
 
 
 async def _simulate(http: httpx.AsyncClient, settings: Settings, args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ from ecs.demo.population import feed_ledger, register
 from ecs.demo.profiles import LEDGER_MIN_DAYS, profile_for
 from ecs.demo.progress import Counters
 from ecs.settings import Settings
-from ecs.simulate import add_arguments, run_simulation
+from ecs.simulate import _refused, add_arguments, run_simulation
 from tests.support import free_port
 
 
@@ -77,3 +77,14 @@ def test_without_a_running_stack_it_says_so_in_one_line() -> None:
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert f"no ECS API at {url}" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_refused_request_is_one_line_with_the_problem_detail() -> None:
+    request = httpx.Request("POST", "http://127.0.0.1:8000/v1/auth/register")
+    response = httpx.Response(
+        429, json={"detail": "Too many attempts; retry in 600 s."}, request=request
+    )
+    line = _refused(httpx.HTTPStatusError("429", request=request, response=response))
+    assert "\n" not in line
+    assert "POST /v1/auth/register answered 429: Too many attempts" in line
+    assert "ECS_REGISTRATIONS_PER_ADDRESS" in line
