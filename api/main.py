@@ -19,6 +19,7 @@ from api.middleware import RequestContextMiddleware, ScopedCORSMiddleware
 from api.problems import install_problem_handlers
 from api.resources import Resources
 from api.routes import codec, emotions, health, insights
+from api.routes.docs import install_docs
 from ecs.settings import Settings, get_settings
 from ecs.tracing import asgi_middleware, setup_tracing
 
@@ -45,7 +46,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load from a CDN: api/routes/docs.py serves them offline
+        redoc_url=None,
     )
+    install_docs(app)
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, settings=settings, ingest_path=INGEST_PATH)
     app.add_middleware(

@@ -1,10 +1,16 @@
-"""The ``ecs`` command line: one entry point for every process of the system."""
+"""The ``ecs`` command line: one entry point for every process of the system.
+
+One-shot commands (``ONE_SHOT``) started beside a running ``ecs dev`` use that stack's database,
+Redis and ports unless ``ECS_DATABASE_URL`` says otherwise (``ecs.stackstate``): the same
+settings as the running stack, whichever terminal they are typed in.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -137,6 +143,30 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run_simulation(settings, args))
 
 
+def _sql(settings: Settings, args: argparse.Namespace) -> int:
+    """The README's example queries, on either database, with ids as the API prints them."""
+    from ecs.db.engine import get_engine
+    from ecs.db.types import utcnow
+    from ecs.errors import InvalidInput
+    from ecs.sql_examples import available, render, run_example
+
+    if args.query is None:
+        print("example queries (docs/sql):", ", ".join(available()))
+        return 0
+    raw = dict(p.split("=", 1) for p in args.params if "=" in p)
+    malformed = [p for p in args.params if "=" not in p]
+    if malformed:
+        print(f"ecs sql: parameters are name=value, not {' '.join(malformed)}", file=sys.stderr)
+        return 2
+    try:
+        result = run_example(get_engine(settings), args.query, raw, utcnow())
+    except InvalidInput as exc:
+        print(f"ecs sql: {exc.detail}", file=sys.stderr)
+        return 2
+    print(render(result))
+    return 0
+
+
 def _retention(settings: Settings, args: argparse.Namespace) -> int:
     """A one-shot job (cron / Kubernetes CronJob): needs only the database, not the stream."""
     from ecs.db.engine import get_engine
@@ -150,6 +180,8 @@ def _retention(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ecs.simulate import add_arguments as add_simulate_arguments
+
     parser = argparse.ArgumentParser(prog="ecs", description="Empathic Credit System")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -198,23 +230,45 @@ def build_parser() -> argparse.ArgumentParser:
     retention.add_argument("--batch-size", type=int, default=10_000, help="rows per DELETE")
     retention.set_defaults(func=_retention)
 
-    sim = sub.add_parser("simulate", help="simulate app users streaming emotions")
-    sim.add_argument("--users", type=int, default=20)
-    sim.add_argument("--rate", type=float, default=50.0, help="readings per second, all users")
-    sim.add_argument("--duration", type=float, default=30.0, help="seconds")
-    sim.add_argument("--api-url", default=None)
-    sim.add_argument("--credit-requests", type=int, default=3)
+    sql = sub.add_parser(
+        "sql",
+        help="run an example query of docs/sql on the configured database",
+        description="Runs on SQLite and PostgreSQL alike; ids may be given as the API prints "
+        "them. Example: ecs sql emotions_last_week user_id=<id from POST /v1/auth/register>",
+    )
+    sql.add_argument("query", nargs="?", help="example name or .sql path (omit to list them)")
+    sql.add_argument("params", nargs="*", help="name=value, e.g. threshold=0.6")
+    sql.set_defaults(func=_sql)
+
+    sim = sub.add_parser(
+        "simulate",
+        help="a demo population using the running stack (see --days)",
+        description="Customers of every risk profile register, get history through the ledger "
+        "feed and the emotion API, stream readings and ask for credit. REFERRED decisions need "
+        "the model down: run the stack with ECS_MODEL_URL at a stopped model server.",
+    )
+    add_simulate_arguments(sim)
     sim.set_defaults(func=_simulate)
     return parser
 
 
+ONE_SHOT = frozenset({"create-user", "sql", "simulate", "retention", "dead-letters", "migrate"})
+"""Commands that act on a stack rather than being one of its processes."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from ecs.stackstate import with_running_stack
+
     args = build_parser().parse_args(argv)
     try:
         settings = get_settings()
     except InsecureConfiguration as exc:
         print(f"ecs: {exc}", file=sys.stderr)
         return 2
+    if args.command in ONE_SHOT:
+        settings, note = with_running_stack(settings, dict(os.environ))
+        if note:
+            print(note, file=sys.stderr)
     func: Callable[[Settings, argparse.Namespace], int] = args.func
     return func(settings, args)
 

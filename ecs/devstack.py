@@ -10,7 +10,9 @@ and stopped (own sessions, parent-death signal, reverse-order shutdown, a crashe
 everything) is ``ecs.supervisor``.
 
 State lives under ``settings.state_dir`` (Temporal's SQLite file, Redis' AOF, the ECS SQLite
-database), so a second start resumes open decisions and keeps acknowledged readings.
+database), so a second start resumes open decisions and keeps acknowledged readings; one folder
+per database, and a record of the running stack for the other ``ecs`` commands
+(``ecs.stackstate``).
 """
 
 from __future__ import annotations
@@ -23,12 +25,20 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
 from ecs.logs import configure_logging
 from ecs.settings import Settings
+from ecs.stackstate import (
+    RunningStack,
+    StateMismatch,
+    claim,
+    clear_running,
+    redact,
+    state_dir_for,
+    write_running,
+)
 from ecs.supervisor import Child, StartupError, Stopping, Supervisor, accepts, port_in_use
 
 log = logging.getLogger("ecs.dev")
@@ -144,12 +154,24 @@ class DevStack:
             child,
         )
 
+    def effective_database_url(self) -> str:
+        return self.settings.database_url or f"sqlite:///{(self.state_dir / 'ecs.db').as_posix()}"
+
+    def running(self) -> RunningStack:
+        """What ``.ecs/running.json`` tells the other ``ecs`` commands about this stack."""
+        return RunningStack(
+            pid=os.getpid(),
+            database_url=self.database_url,
+            redis_url=self.redis_url,
+            temporal_address=f"127.0.0.1:{self.ports.temporal}",
+            api_port=self.ports.api,
+            state_dir=str(self.state_dir),
+        )
+
     def migrate(self) -> None:
         from ecs.db.migrate import upgrade
 
-        self.database_url = self.settings.database_url or (
-            f"sqlite:///{(self.state_dir / 'ecs.db').as_posix()}"
-        )
+        self.database_url = self.effective_database_url()
         log.info("migrating database", extra={"database_url": redact(self.database_url)})
         upgrade(self.database_url)
         # Alembic's fileConfig may replace our handlers; keep the supervisor's lines JSON.
@@ -208,21 +230,6 @@ class DevStack:
         )
 
 
-def redact(url: str) -> str:
-    """Drop the password from a URL so banners and logs never carry it."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    netloc = f"{user}:***@{host}" if user else f":***@{host}"
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def _redis_pings(url: str) -> bool:
     import redis
 
@@ -276,18 +283,21 @@ def run_dev(settings: Settings, args: argparse.Namespace) -> int:
         settings=settings,
         ports=ports,
         run_stream=not args.no_stream,
-        state_dir=settings.state_dir.resolve(),
+        state_dir=state_dir_for(settings),
     )
     stack.supervisor.install_signal_handlers()
     try:
         check_ports(ports)
-    except StartupError as exc:
+        claim(stack.state_dir, settings.database_url)
+    except (StartupError, StateMismatch) as exc:
         log.error("cannot start the dev stack", extra={"error": str(exc)})
         print(f"ecs dev: {exc}", file=sys.stderr)
         return 2
     code = 0
+    root = settings.state_dir.resolve()
     try:
         stack.start()
+        write_running(root, stack.running())
         code = stack.supervisor.supervise()
     except Stopping:
         code = 0
@@ -296,6 +306,7 @@ def run_dev(settings: Settings, args: argparse.Namespace) -> int:
         print(f"ecs dev: {exc}", file=sys.stderr)
         code = 1
     finally:
+        clear_running(root, os.getpid())
         log.info("stopping the dev stack", extra={"signals": stack.supervisor.signals})
         stack.supervisor.stop()
         log.info("dev stack stopped", extra={"exit_code": code})

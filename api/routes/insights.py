@@ -95,6 +95,7 @@ def model(
 _ASSETS = {
     "dashboard.html": "text/html; charset=utf-8",
     "dashboard.js": "text/javascript; charset=utf-8",
+    "charts.js": "text/javascript; charset=utf-8",
     "dashboard.css": "text/css; charset=utf-8",
 }
 # Only this origin may be contacted, and nothing may be inlined: the page provably loads no CDN,
@@ -133,6 +134,11 @@ def dashboard() -> Response:
 @page_router.get("/dashboard/dashboard.js", include_in_schema=False)
 def dashboard_js() -> Response:
     return _serve("dashboard.js")
+
+
+@page_router.get("/dashboard/charts.js", include_in_schema=False)
+def dashboard_charts_js() -> Response:
+    return _serve("charts.js")
 
 
 @page_router.get("/dashboard/dashboard.css", include_in_schema=False)

@@ -82,6 +82,11 @@ class ReasonCount(_Report):
     share: float = Field(description="Share of decisions carrying this code")
 
 
+class DayOutcomes(_Report):
+    day: date = Field(description="UTC day")
+    by_outcome: dict[str, int]
+
+
 class CreditInsights(_Report):
     window_days: int
     since: datetime = Field(description="Start of the window: now minus window_days")
@@ -98,6 +103,9 @@ class CreditInsights(_Report):
     reason_codes: list[ReasonCount]
     referred_backlog: int = Field(description="Decisions waiting for an analyst now (all time)")
     oldest_referred_at: datetime | None
+    by_day: list[DayOutcomes] = Field(description="Outcomes per UTC day with decisions")
+    model_versions: list[str] = Field(description="Model versions in the window (unfiltered)")
+    policy_versions: list[str] = Field(description="Policy versions in the window (unfiltered)")
 
 
 # --- model: drift and fairness -----------------------------------------------------------------

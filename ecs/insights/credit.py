@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from ecs.insights.measures import DIGITS
@@ -45,6 +45,14 @@ class ReasonCount:
 
 
 @dataclass(frozen=True)
+class DayOutcomes:
+    """The automated outcomes of one UTC day (only days with decisions are listed)."""
+
+    day: date
+    by_outcome: dict[str, int]
+
+
+@dataclass(frozen=True)
 class CreditInsights:
     window_days: int
     since: datetime
@@ -61,6 +69,9 @@ class CreditInsights:
     reason_codes: list[ReasonCount]
     referred_backlog: int
     oldest_referred_at: datetime | None
+    by_day: list[DayOutcomes]
+    model_versions: list[str]
+    policy_versions: list[str]
 
 
 @dataclass(frozen=True)
@@ -134,3 +145,11 @@ def reason_counts(code_lists: Iterable[Sequence[str] | None], decisions: int) ->
         ReasonCount(code=code, count=n, share=round(n / decisions, DIGITS))
         for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
+
+
+def outcomes_by_day(records: Iterable[tuple[datetime, str]]) -> list[DayOutcomes]:
+    """``(created_at, outcome)`` pairs counted per UTC day and outcome, oldest day first."""
+    counts: dict[date, Counter[str]] = {}
+    for created_at, outcome in records:
+        counts.setdefault(created_at.date(), Counter())[outcome] += 1
+    return [DayOutcomes(day, dict(sorted(c.items()))) for day, c in sorted(counts.items())]

@@ -23,6 +23,7 @@ from ecs.insights.credit import (
     CreditInsights,
     band_stats,
     histogram,
+    outcomes_by_day,
     reason_counts,
     weighted_mean,
 )
@@ -79,6 +80,29 @@ def _aware(value: datetime | str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _days(session: Session, where: list[ColumnElement[bool]]) -> list[tuple[datetime, str]]:
+    """Timestamps and outcomes of the window's records, bucketed by day in Python: date
+    truncation differs per database, and the window bounds the rows (two columns each)."""
+    rows = session.execute(
+        select(col(DecisionRecord.created_at), col(DecisionRecord.outcome)).where(*where)
+    )
+    return [(created_at, outcome) for created_at, outcome in rows]
+
+
+def _versions(session: Session, window: DecisionWindow) -> tuple[list[str], list[str]]:
+    """Model and policy versions seen in the window regardless of the version filters, so a
+    dashboard can offer them as choices."""
+    unfiltered = DecisionWindow(window.days, window.now).records()
+    rows = session.execute(
+        select(col(DecisionRecord.model_version), col(DecisionRecord.policy_version))
+        .where(*unfiltered)
+        .distinct()
+    ).all()
+    models = sorted({m for m, _ in rows if m is not None})
+    policies = sorted({p for _, p in rows if p is not None})
+    return models, policies
+
+
 def credit_insights(session: Session, window: DecisionWindow) -> CreditInsights:
     """The model's decisions in the window; the review backlog is all time."""
     where = window.records()
@@ -92,6 +116,7 @@ def credit_insights(session: Session, window: DecisionWindow) -> CreditInsights:
             col(CreditDecision.status) == DecisionStatus.REFERRED
         )
     ).one()
+    models, policies = _versions(session, window)
     return CreditInsights(
         window_days=window.days,
         since=window.since,
@@ -108,4 +133,7 @@ def credit_insights(session: Session, window: DecisionWindow) -> CreditInsights:
         reason_codes=reason_counts(reasons, total),
         referred_backlog=backlog,
         oldest_referred_at=_aware(oldest),
+        by_day=outcomes_by_day(_days(session, where)),
+        model_versions=models,
+        policy_versions=policies,
     )

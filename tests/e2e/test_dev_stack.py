@@ -50,6 +50,7 @@ class DevStack:
     ui_port: int = field(default_factory=free_port)
     redis_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)  # applied after the defaults
 
     @property
     def api_url(self) -> str:
@@ -70,6 +71,7 @@ class DevStack:
             env.pop(name, None)
         env["ECS_STATE_DIR"] = str(self.state_dir)
         env["PYTHONUNBUFFERED"] = "1"
+        env.update(self.extra_env)
         argv = [
             sys.executable, "-m", "ecs", "dev",
             "--api-port", str(self.api_port),

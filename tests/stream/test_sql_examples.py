@@ -1,33 +1,54 @@
-"""The documented SQL examples (docs/sql/*.sql) run against PostgreSQL with real rows."""
+"""The documented SQL examples (docs/sql/*.sql) on SQLite and PostgreSQL, with real rows.
+
+They run through ``ecs.sql_examples`` (what ``ecs sql`` runs), with ids passed as strings the
+way the API prints them: on SQLite, which stores UUIDs as bare hex, a dashed id must still find
+its rows, and ids in the results come back as UUIDs. The PostgreSQL case runs whenever
+``ECS_TEST_POSTGRES_URL`` is set (CI always sets it).
+"""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, insert
 
 from ecs.db.engine import make_engine
 from ecs.db.migrate import upgrade
 from ecs.db.tables import CreditDecision, DecisionRecord, EmotionDaily, EmotionEvent, User
+from ecs.sql_examples import SQL_DIR, available, for_dialect, run_example
 from tests.support import fresh_postgres_database
 
-pytestmark = pytest.mark.postgres
-SQL_DIR = Path(__file__).resolve().parents[2] / "docs" / "sql"
 NOW = datetime.now(UTC)
 
 
-@pytest.fixture(scope="module")
-def pg() -> Iterator[Engine]:
+@contextmanager
+def _database(kind: str, tmp: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{(tmp / 'sql-examples.db').as_posix()}"
+        return
     server = os.environ.get("ECS_TEST_POSTGRES_URL")
     if not server:
-        pytest.skip("PostgreSQL-only case: set ECS_TEST_POSTGRES_URL (CI always does)")
+        pytest.skip("PostgreSQL case: set ECS_TEST_POSTGRES_URL (CI always does)")
     with fresh_postgres_database(server) as url:
+        yield url
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def pg(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """A migrated, empty database of each kind (named ``pg`` for history: it is both)."""
+    with _database(request.param, tmp_path_factory.mktemp("sql")) as url:
         upgrade(url)
         engine = make_engine(url)
         try:
@@ -37,8 +58,10 @@ def pg() -> Iterator[Engine]:
 
 
 def run(engine: Engine, name: str, **params: Any) -> list[Any]:
-    with engine.connect() as conn:
-        return list(conn.execute(text((SQL_DIR / name).read_text()), params))
+    """Run an example as ``ecs sql`` does: parameters as the strings a user would type."""
+    raw = {k: v.isoformat() if isinstance(v, datetime) else str(v) for k, v in params.items()}
+    result = run_example(engine, name.removesuffix(".sql"), raw, NOW)
+    return [SimpleNamespace(**dict(zip(result.columns, row, strict=True))) for row in result.rows]
 
 
 def add_user(engine: Engine, **extra: Any) -> uuid.UUID:
@@ -204,3 +227,20 @@ def test_stress_before_decisions_by_outcome(pg: Engine) -> None:
     assert denied.decisions == 2 and denied.decisions_without_emotion_data == 1
     assert float(denied.avg_daily_stress) == pytest.approx(0.8)  # (4*0.9 + 4*0.7) / 8
     assert float(denied.avg_distress_readings) == pytest.approx(2.0)  # (4 + 0) / 2
+
+
+def test_every_example_declares_its_parameters_and_runs_with_defaults(pg: Engine) -> None:
+    assert set(available()) == {p.stem for p in SQL_DIR.glob("*.sql")} and available()
+    for name in available():
+        if name == "emotions_last_week":
+            run(pg, name, user_id=uuid.uuid4())  # the one parameter without a default
+        else:
+            run(pg, name)
+
+
+def test_rewrite_rules_apply_to_their_database_only_and_cannot_rot() -> None:
+    sql = "-- on sqlite: now() => CURRENT_TIMESTAMP\nSELECT now()"
+    assert for_dialect(sql, "sqlite").strip() == "SELECT CURRENT_TIMESTAMP"
+    assert for_dialect(sql, "postgresql").strip() == "SELECT now()"
+    with pytest.raises(ValueError, match="is not in the query"):
+        for_dialect("-- on sqlite: now() => CURRENT_TIMESTAMP\nSELECT 1", "sqlite")
