@@ -18,8 +18,11 @@ Guarantees and how they are kept:
   are retried with back-off, holding the batch; the stream simply backs up in Redis.
 * **Trimming never removes unacknowledged work** (``ecs.stream.trimming``).
 
-This module is the loop: when to claim, read and trim (timers on an injected ``Clock``, so tests
-drive them), and what a batch goes through between XREADGROUP and XACK.
+This module is the loop of one stream key: when to claim, read and trim (timers on an injected
+``Clock``, so tests drive them), and what a batch goes through between XREADGROUP and XACK. With
+``ECS_STREAM_SHARDS`` > 1 each shard is its own key with its own group, and the ``ecs stream``
+process (``ecs.stream.process``) runs one of these loops per shard, so every guarantee above holds
+per shard unchanged.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import socket
 import time
 from collections.abc import Sequence
@@ -40,7 +42,6 @@ from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import Engine
 
 from ecs.clock import Clock, monotonic
-from ecs.db.engine import get_engine
 from ecs.domain.emotions import CoolingOffThresholds
 from ecs.settings import Settings
 from ecs.stream import metrics
@@ -56,7 +57,6 @@ from ecs.stream.messages import StreamReading
 from ecs.stream.signaller import Signaller
 from ecs.stream.store import PersistResult, persist
 from ecs.stream.trimming import forget_stale_consumers, trim_stream
-from ecs.temporal.client import connect
 
 log = logging.getLogger("ecs.stream")
 
@@ -98,7 +98,9 @@ class StreamConsumer:
         engine: Engine,
         *,
         name: str | None = None,
+        stream: str | None = None,
         signaller: Signaller | None = None,
+        owns_signaller: bool = True,
         claim_interval: float | None = None,
         trim_interval: float = TRIM_INTERVAL_SECONDS,
         block_ms: int = BLOCK_MS,
@@ -109,9 +111,12 @@ class StreamConsumer:
         self.engine = engine
         self.name = name or default_consumer_name()
         self.signaller = signaller
-        self.stream = settings.stream_name
+        self.owns_signaller = owns_signaller  # False: shared by shards, started by the process
+        if stream is None and settings.stream_shards > 1:
+            raise ValueError("a sharded stream needs the key of the shard to consume")
+        self.stream = stream or settings.stream_name
         self.group = settings.stream_group
-        self.dead_stream = dead_letter_stream(settings.stream_name)
+        self.dead_stream = dead_letter_stream(self.stream)
         self.thresholds = thresholds_from(settings)
         self.claim_interval = (
             claim_interval
@@ -146,7 +151,7 @@ class StreamConsumer:
         """Consume until ``stop`` is set; the batch in hand is always finished and acknowledged."""
         self._stop = stop or asyncio.Event()
         backoff = 0.1
-        if self.signaller is not None:
+        if self.signaller is not None and self.owns_signaller:
             self.signaller.start()
         log.info(
             "stream consumer started",
@@ -167,11 +172,12 @@ class StreamConsumer:
                     await self._sleep(backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
         finally:
-            if self.signaller is not None:
+            if self.signaller is not None and self.owns_signaller:
                 await self.signaller.close()
             log.info(
                 "stream consumer stopped",
                 extra={
+                    "stream": self.stream,
                     "consumer": self.name,
                     "readings": self.totals.readings,
                     "inserted": self.totals.inserted,
@@ -230,6 +236,7 @@ class StreamConsumer:
         log.info(
             "stream consumer progress",
             extra={
+                "stream": self.stream,
                 "consumer": self.name,
                 "window_s": SUMMARY_SECONDS,
                 "readings": t.readings - last.readings,
@@ -391,35 +398,3 @@ class StreamConsumer:
 def _entries(response: Any) -> list[Entry]:
     """XREADGROUP reply (RESP2): ``[[stream, [(id, fields), ...]]]``; fields None if deleted."""
     return [Entry(eid, fields) for _stream, items in response or [] for eid, fields in items]
-
-
-async def run_consumer(settings: Settings, consumer_name: str | None = None) -> None:
-    """The ``ecs stream`` process: one consumer, stopped gracefully by SIGINT/SIGTERM."""
-    redis = aioredis.Redis.from_url(
-        settings.effective_redis_url,
-        socket_timeout=BLOCK_MS / 1000 + 5,
-        socket_connect_timeout=2.0,
-        health_check_interval=30,
-    )
-    signaller = Signaller(
-        lambda: connect(settings),
-        thresholds_from(settings),
-        settings.stream_signal_interval_ms,
-        routine_interval_s=settings.stream_routine_signal_interval_s,
-    )
-    consumer = StreamConsumer(
-        settings, redis, get_engine(settings), name=consumer_name, signaller=signaller
-    )
-    if settings.stream_metrics_port:
-        try:
-            metrics.serve(settings.stream_metrics_port, settings.metrics_host)
-        except OSError as exc:  # another consumer on this host has the port: consume anyway
-            log.warning("metrics endpoint not started", extra={"error": str(exc)})
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await consumer.run(stop)
-    finally:
-        await redis.aclose()
