@@ -7,6 +7,9 @@ single key. Every process serves every shard by default, so any consumer can cla
 left on any shard; ``--shard`` narrows a process to some shards when a deployment wants to pin
 them (claiming then happens among the processes pinned to the same shard).
 
+On PostgreSQL the process also creates the coming days' partitions of ``emotion_events`` at start
+and every hour (``ecs.stream.partitions``), so the days readings land on exist before they come.
+
 The shards share the database engine (a thread per concurrent commit: shards hold disjoint users,
 so their transactions never wait on each other's rows) and the signaller (one coalescing window
 per user, whichever shard the reading came through).
@@ -15,20 +18,42 @@ per user, whichever shard the reading came through).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
 
 from ecs.db.engine import get_engine
 from ecs.settings import Settings
 from ecs.stream import metrics
 from ecs.stream.connection import redis_client
 from ecs.stream.consumer import BLOCK_MS, StreamConsumer, default_consumer_name, thresholds_from
+from ecs.stream.partitions import ensure_partitions, wanted_days
 from ecs.stream.shards import shard_keys
 from ecs.stream.signaller import Signaller
 from ecs.temporal.client import connect
 
 log = logging.getLogger("ecs.stream")
+
+PARTITION_INTERVAL_SECONDS = 3600.0
+
+
+async def maintain_partitions(
+    engine: Engine, stop: asyncio.Event, interval: float = PARTITION_INTERVAL_SECONDS
+) -> None:
+    """Create upcoming partitions now and every ``interval`` until ``stop`` (errors logged: a
+    missing day only sends its readings to the DEFAULT partition, it refuses none)."""
+    while not stop.is_set():
+        try:
+            today = datetime.now(UTC).date()
+            await asyncio.to_thread(ensure_partitions, engine, wanted_days(today))
+        except Exception as exc:
+            log.warning("emotion partitions not created", extra={"error": str(exc)[:500]})
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
 
 
 async def run_shards(consumers: list[StreamConsumer], stop: asyncio.Event) -> None:
@@ -92,7 +117,10 @@ async def run_consumer(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    partitions = asyncio.create_task(maintain_partitions(engine, stop))
     try:
         await run_shards(consumers, stop)
     finally:
+        stop.set()
+        await partitions
         await redis.aclose()

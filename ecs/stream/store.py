@@ -1,8 +1,11 @@
 """The consumer's database write: raw readings + daily aggregates in one transaction.
 
 Exactly-once *effects* over an at-least-once stream rest on one trick: the raw insert is
-``ON CONFLICT (event_id) DO NOTHING RETURNING event_id``, and the aggregates are incremented only
-for the ids that statement returned. A redelivered reading therefore changes nothing, and a
+``ON CONFLICT <reading key> DO NOTHING RETURNING event_id``, and the aggregates are incremented
+only for the ids that statement returned. The reading key is ``event_id`` on SQLite and
+``(occurred_at, event_id)`` on PostgreSQL, whose partitioned table needs the partition key in
+every unique index (migration 0004 explains why that deduplicates every redelivery just the
+same). A redelivered reading therefore changes nothing, and a
 concurrent duplicate (two consumers after a claim) blocks on the primary key until the first
 transaction commits, then is skipped. Both run in the same transaction, so raw rows and sums can
 never disagree.
@@ -211,7 +214,7 @@ _COPY_COLUMNS = (
 _COPY_MERGE = f"""
 WITH ins AS (
     INSERT INTO emotion_events SELECT * FROM {_STAGING} ORDER BY event_id
-    ON CONFLICT (event_id) DO NOTHING
+    ON CONFLICT (occurred_at, event_id) DO NOTHING
     RETURNING event_id, user_id, occurred_at, positivity, intensity, stress
 ), agg AS (
     INSERT INTO emotion_daily (user_id, day, readings, positivity_sum, intensity_sum,
