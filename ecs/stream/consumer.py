@@ -33,9 +33,9 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
@@ -54,6 +54,7 @@ from ecs.stream.isolation import (
     triage,
 )
 from ecs.stream.messages import StreamReading
+from ecs.stream.rawstore import RawResult, joined_readings, persist_raw
 from ecs.stream.signaller import Signaller
 from ecs.stream.store import PersistResult, persist
 from ecs.stream.trimming import forget_stale_consumers, trim_stream
@@ -65,6 +66,7 @@ TRIM_INTERVAL_SECONDS = 10.0
 MAX_BACKOFF_SECONDS = 5.0
 METRICS_SAMPLE_SECONDS = 5.0  # backlog gauges (lag, pending, dead letters) from Redis
 SUMMARY_SECONDS = 30.0  # one INFO line with the totals; each batch is logged at DEBUG
+_STOPPED = object()  # a write given up because the consumer is stopping
 
 
 def default_consumer_name() -> str:
@@ -105,6 +107,7 @@ class StreamConsumer:
         trim_interval: float = TRIM_INTERVAL_SECONDS,
         block_ms: int = BLOCK_MS,
         clock: Clock = monotonic,
+        raw_json: bool | None = None,
     ) -> None:
         self.settings = settings
         self.redis = redis
@@ -126,6 +129,8 @@ class StreamConsumer:
         self.trim_interval = trim_interval
         self.block_ms = block_ms
         self.clock = clock
+        # PostgreSQL parses the entries' JSON itself (ecs.stream.rawstore); None: when available.
+        self.raw_json = engine.dialect.name == "postgresql" if raw_json is None else raw_json
         self._claim_cursor = b"0-0"
         self._next_claim: float | None = None  # None: never claimed, so due at the first step
         self._next_trim = clock() + trim_interval
@@ -312,19 +317,21 @@ class StreamConsumer:
         """Decode, write (isolating poison), dead-letter, XACK, then offer the signals."""
         started = time.perf_counter()
         outcome = BatchOutcome(entries=len(entries))
+        if self.raw_json:
+            raw = await self._persist_raw(entries)
+            if raw is False:  # stopping while the database is down: leave it all pending
+                return outcome
+            if raw is not None:
+                self._observe_entry_size(raw.readings, len(entries))
+                await self.redis.xack(self.stream, self.group, *[e.id for e in entries])
+                return self._done(outcome, raw.readings, [raw.result], raw.for_signals, started)
         live, dead = triage(entries, self.settings.stream_max_deliveries)
         outcome.readings = sum(len(e.readings) for e in live)
-        if live:
-            self._readings_per_entry = 0.8 * self._readings_per_entry + 0.2 * (
-                outcome.readings / len(live)
-            )
+        self._observe_entry_size(outcome.readings, len(live))
         persisted = await persist_isolating(self._persist, live, dead)
         if persisted is None:  # stopping while the database is down: leave it all pending
             return outcome
         ok_readings, results = persisted
-        for result in results:
-            outcome.inserted += len(result.inserted)
-            outcome.duplicates += result.duplicates
         outcome.dead = len(dead)
         await dead_letter_and_ack(
             self.redis,
@@ -335,7 +342,27 @@ class StreamConsumer:
             entries=entries,
             dead=dead,
         )
+        return self._done(outcome, outcome.readings, results, ok_readings, started)
+
+    def _observe_entry_size(self, readings: int, entries: int) -> None:
+        if entries:
+            average = readings / entries
+            self._readings_per_entry = 0.8 * self._readings_per_entry + 0.2 * average
+
+    def _done(
+        self,
+        outcome: BatchOutcome,
+        readings: int,
+        results: list[PersistResult],
+        ok_readings: list[StreamReading],
+        started: float,
+    ) -> BatchOutcome:
+        """The batch is committed and acknowledged: signals, totals, metrics, the DEBUG line."""
         outcome.acked = True
+        outcome.readings = readings
+        for result in results:
+            outcome.inserted += len(result.inserted)
+            outcome.duplicates += result.duplicates
         if self.signaller is not None and ok_readings:
             open_workflows: dict[Any, str] = {}
             cooling_off: set[Any] = set()
@@ -375,18 +402,35 @@ class StreamConsumer:
         t.dead += outcome.dead
         t.signals_queued += outcome.signals_queued
 
+    async def _persist_raw(self, entries: list[Entry]) -> RawResult | Literal[False] | None:
+        """The fast path (``ecs.stream.rawstore``) with transient-error retries: its result,
+        ``None`` when the batch needs the portable path, ``False`` when stopped first."""
+        if any(e.deliveries > self.settings.stream_max_deliveries for e in entries):
+            return None  # triage dead-letters those
+        batch = joined_readings([e.fields for e in entries])
+        if batch is None:
+            return None
+        stored = await self._retrying(persist_raw, self.engine, batch, self.thresholds)
+        return False if stored is _STOPPED else cast(RawResult | None, stored)
+
     async def _persist(self, readings: Sequence[StreamReading]) -> PersistResult | None:
         """Persist with transient-error retries; ``None`` means "stopped before it succeeded"."""
+        stored = await self._retrying(persist, self.engine, readings, self.thresholds)
+        return None if stored is _STOPPED else cast(PersistResult, stored)
+
+    async def _retrying(self, write: Callable[..., object], *args: object) -> object:
+        """``write(*args)`` in a thread, retrying transient errors with back-off, holding the
+        batch; permanent errors raise; ``_STOPPED`` if asked to stop before it succeeded."""
         backoff = 0.1
         while True:
             try:
-                return await asyncio.to_thread(persist, self.engine, readings, self.thresholds)
+                return await asyncio.to_thread(write, *args)
             except Exception as exc:
                 if is_permanent(exc):
                     raise
                 if self._stop.is_set():
                     log.warning("stopping with an uncommitted batch; it stays pending")
-                    return None
+                    return _STOPPED
                 log.warning(
                     "database unavailable; holding the batch",
                     extra={"error": f"{type(exc).__name__}: {exc}"[:500], "retry_in": backoff},

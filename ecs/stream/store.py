@@ -201,9 +201,9 @@ def _row_insert(
     return inserted
 
 
-_STAGING = "ecs_emotion_staging"
-_CREATE_STAGING = (
-    f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (LIKE emotion_events) ON COMMIT DELETE ROWS"
+STAGING = "ecs_emotion_staging"
+CREATE_STAGING = (
+    f"CREATE TEMP TABLE IF NOT EXISTS {STAGING} (LIKE emotion_events) ON COMMIT DELETE ROWS"
 )
 _COPY_COLUMNS = (
     "event_id, user_id, occurred_at, received_at, kind, positivity, intensity, stress, context"
@@ -211,9 +211,9 @@ _COPY_COLUMNS = (
 # One statement: insert the staged rows that are new, and fold exactly those (RETURNING) into
 # the daily sums; the same exactly-once rule as the portable path, computed by PostgreSQL.
 # ORDER BY keeps the lock order stable across consumers (no deadlocks between two batches).
-_COPY_MERGE = f"""
+MERGE_STAGED = f"""
 WITH ins AS (
-    INSERT INTO emotion_events SELECT * FROM {_STAGING} ORDER BY event_id
+    INSERT INTO emotion_events SELECT * FROM {STAGING} ORDER BY event_id
     ON CONFLICT (occurred_at, event_id) DO NOTHING
     RETURNING event_id, user_id, occurred_at, positivity, intensity, stress
 ), agg AS (
@@ -245,8 +245,8 @@ def _copy_insert(
     """
     try:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(_CREATE_STAGING)
-        with cursor.copy(f"COPY {_STAGING} ({_COPY_COLUMNS}) FROM STDIN") as copy:
+        cursor.execute(CREATE_STAGING)
+        with cursor.copy(f"COPY {STAGING} ({_COPY_COLUMNS}) FROM STDIN") as copy:
             for r in ordered:
                 copy.write_row(
                     (
@@ -256,7 +256,7 @@ def _copy_insert(
                     )
                 )  # fmt: skip
         cursor.execute(
-            _COPY_MERGE,
+            MERGE_STAGED,
             {"stress": thresholds.distress_stress, "intensity": thresholds.distress_intensity},
         )
         return {row[0] for row in cursor.fetchall()}
@@ -264,5 +264,5 @@ def _copy_insert(
         # The raw driver bypasses SQLAlchemy's exception wrapping; restore it, so the consumer
         # still tells poison (integrity/data errors: dead-letter) from an outage (hold + retry).
         raise DBAPIError.instance(
-            _COPY_MERGE, None, exc, psycopg.Error, dialect=conn.dialect
+            MERGE_STAGED, None, exc, psycopg.Error, dialect=conn.dialect
         ) from exc

@@ -6,12 +6,14 @@ import asyncio
 import uuid
 import zlib
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
+import orjson
 import redis.asyncio as aioredis
 
 from ecs.embedded_redis import start_redis
-from ecs.stream.messages import decode_entry
+from ecs.stream.messages import decode_entry, encode_entry
 from ecs.stream.producer import CoalescingPublisher
 from ecs.stream.shards import shard_keys, shard_of
 from tests.stream.helpers import reading
@@ -73,6 +75,18 @@ async def test_a_request_spanning_shards_is_one_entry_per_shard_it_touches(
                 assert [r.event_id for r in readings] == expected
     finally:
         await redis_client.delete(*keys)
+
+
+def test_the_fast_encoding_writes_exactly_the_documented_wire_shape() -> None:
+    readings = [reading(uuid.uuid4()) for _ in range(3)]
+    readings.append(
+        replace(
+            readings[0], context=None, received_at=readings[0].received_at.replace(microsecond=0)
+        )
+    )
+    fields = encode_entry(readings)
+    assert fields[b"r"] == orjson.dumps([r.to_wire() for r in readings])
+    assert decode_entry(fields) == readings
 
 
 def test_shard_placement_is_stable_and_spread() -> None:
