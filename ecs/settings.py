@@ -108,7 +108,9 @@ class Settings(BaseSettings):
         le=1024,
         description="Stream keys (ecs.stream.shards); 1 keeps the single key ECS_STREAM_NAME",
     )
-    stream_batch_size: int = Field(default=1000, gt=0)
+    stream_batch_size: int = Field(
+        default=4000, gt=0, description="Readings per consumer transaction (about)"
+    )
     stream_signal_interval_ms: int = Field(default=100, ge=0)
     stream_routine_signal_interval_s: float = Field(default=60.0, ge=0)
     stream_max_deliveries: int = Field(default=5, gt=0)
