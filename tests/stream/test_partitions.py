@@ -6,19 +6,15 @@ dropped here never touch the suite's shared database.
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
-from ecs.db.engine import make_engine
-from ecs.db.migrate import upgrade
 from ecs.domain.emotions import CoolingOffThresholds
 from ecs.retention import apply_retention
 from ecs.settings import Settings
@@ -38,26 +34,11 @@ from tests.stream.helpers import (
     reading,
     stored_event_ids,
 )
-from tests.support import fresh_postgres_database
 
 pytestmark = pytest.mark.postgres
 THRESHOLDS = CoolingOffThresholds(distress_stress=0.8, distress_intensity=0.6, calm_stress=0.5)
 SQL = Path(__file__).resolve().parents[2] / "docs" / "sql" / "emotions_last_week.sql"
 TODAY = datetime.now(UTC).date()
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[Engine]:
-    server = os.environ.get("ECS_TEST_POSTGRES_URL")
-    if not server:
-        pytest.skip("PostgreSQL-only case: set ECS_TEST_POSTGRES_URL (CI always does)")
-    with fresh_postgres_database(server) as url:
-        upgrade(url)
-        engine = make_engine(url)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
 
 
 def _home(engine: Engine, event_id: uuid.UUID) -> str:
