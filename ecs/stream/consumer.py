@@ -15,7 +15,8 @@ Guarantees and how they are kept:
   retried entry by entry, then reading by reading, so only the culprit is dead-lettered
   (``ecs.stream.isolation``).
 * **Database outages are waited out, not dead-lettered.** Connection-level errors (and deadlocks)
-  are retried with back-off, holding the batch; the stream simply backs up in Redis.
+  are retried with back-off, holding the batch; the stream simply backs up in Redis
+  (``ecs.stream.writes``).
 * **Trimming never removes unacknowledged work** (``ecs.stream.trimming``).
 
 This module is the loop of one stream key: when to claim, read and trim (timers on an injected
@@ -33,9 +34,8 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
@@ -49,24 +49,21 @@ from ecs.stream.deadletters import dead_letter_stream
 from ecs.stream.isolation import (
     Entry,
     dead_letter_and_ack,
-    is_permanent,
     persist_isolating,
     triage,
 )
 from ecs.stream.messages import StreamReading
-from ecs.stream.rawstore import RawResult, joined_readings, persist_raw
 from ecs.stream.signaller import Signaller
-from ecs.stream.store import PersistResult, persist
+from ecs.stream.store import PersistResult
 from ecs.stream.trimming import forget_stale_consumers, trim_stream
+from ecs.stream.writes import MAX_BACKOFF_SECONDS, Writer
 
 log = logging.getLogger("ecs.stream")
 
 BLOCK_MS = 1000
 TRIM_INTERVAL_SECONDS = 10.0
-MAX_BACKOFF_SECONDS = 5.0
 METRICS_SAMPLE_SECONDS = 5.0  # backlog gauges (lag, pending, dead letters) from Redis
 SUMMARY_SECONDS = 30.0  # one INFO line with the totals; each batch is logged at DEBUG
-_STOPPED = object()  # a write given up because the consumer is stopping
 
 
 def default_consumer_name() -> str:
@@ -131,6 +128,9 @@ class StreamConsumer:
         self.clock = clock
         # PostgreSQL parses the entries' JSON itself (ecs.stream.rawstore); None: when available.
         self.raw_json = engine.dialect.name == "postgresql" if raw_json is None else raw_json
+        self.writer = Writer(
+            engine, self.thresholds, stopping=lambda: self._stop.is_set(), sleep=self._sleep
+        )
         self._claim_cursor = b"0-0"
         self._next_claim: float | None = None  # None: never claimed, so due at the first step
         self._next_trim = clock() + trim_interval
@@ -318,7 +318,7 @@ class StreamConsumer:
         started = time.perf_counter()
         outcome = BatchOutcome(entries=len(entries))
         if self.raw_json:
-            raw = await self._persist_raw(entries)
+            raw = await self.writer.raw(entries, self.settings.stream_max_deliveries)
             if raw is False:  # stopping while the database is down: leave it all pending
                 return outcome
             if raw is not None:
@@ -328,7 +328,7 @@ class StreamConsumer:
         live, dead = triage(entries, self.settings.stream_max_deliveries)
         outcome.readings = sum(len(e.readings) for e in live)
         self._observe_entry_size(outcome.readings, len(live))
-        persisted = await persist_isolating(self._persist, live, dead)
+        persisted = await persist_isolating(self.writer.portable, live, dead)
         if persisted is None:  # stopping while the database is down: leave it all pending
             return outcome
         ok_readings, results = persisted
@@ -401,42 +401,6 @@ class StreamConsumer:
         t.duplicates += outcome.duplicates
         t.dead += outcome.dead
         t.signals_queued += outcome.signals_queued
-
-    async def _persist_raw(self, entries: list[Entry]) -> RawResult | Literal[False] | None:
-        """The fast path (``ecs.stream.rawstore``) with transient-error retries: its result,
-        ``None`` when the batch needs the portable path, ``False`` when stopped first."""
-        if any(e.deliveries > self.settings.stream_max_deliveries for e in entries):
-            return None  # triage dead-letters those
-        batch = joined_readings([e.fields for e in entries])
-        if batch is None:
-            return None
-        stored = await self._retrying(persist_raw, self.engine, batch, self.thresholds)
-        return False if stored is _STOPPED else cast(RawResult | None, stored)
-
-    async def _persist(self, readings: Sequence[StreamReading]) -> PersistResult | None:
-        """Persist with transient-error retries; ``None`` means "stopped before it succeeded"."""
-        stored = await self._retrying(persist, self.engine, readings, self.thresholds)
-        return None if stored is _STOPPED else cast(PersistResult, stored)
-
-    async def _retrying(self, write: Callable[..., object], *args: object) -> object:
-        """``write(*args)`` in a thread, retrying transient errors with back-off, holding the
-        batch; permanent errors raise; ``_STOPPED`` if asked to stop before it succeeded."""
-        backoff = 0.1
-        while True:
-            try:
-                return await asyncio.to_thread(write, *args)
-            except Exception as exc:
-                if is_permanent(exc):
-                    raise
-                if self._stop.is_set():
-                    log.warning("stopping with an uncommitted batch; it stays pending")
-                    return _STOPPED
-                log.warning(
-                    "database unavailable; holding the batch",
-                    extra={"error": f"{type(exc).__name__}: {exc}"[:500], "retry_in": backoff},
-                )
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
 
 def _entries(response: Any) -> list[Entry]:
