@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from sqlalchemy import Engine
 
+from ecs.errors import RateLimited
 from ecs.settings import Settings
 from ecs.stream.connection import redis_client
 from ecs.stream.consumer import StreamConsumer
@@ -32,6 +33,7 @@ from ecs.stream.process import run_shards
 from ecs.stream.producer import CoalescingPublisher
 from ecs.stream.shards import shard_keys, shard_of
 from ecs.stream.trimming import trim_stream
+from ecs.throttle import Limit, Throttle
 from tests.stream.cluster import redis_cluster
 from tests.stream.helpers import (
     assert_daily_matches,
@@ -112,6 +114,20 @@ async def test_shards_are_spread_over_the_cluster_nodes(
     assert len(nodes) > 1  # one key per node at most would cap ingest at one node
     dead = {cluster.keyslot(f"{key}:dead") == cluster.keyslot(key) for key in keys}
     assert dead == {True}  # a shard and its dead letters share a slot (hash tag)
+
+
+async def test_the_apis_login_throttle_works_on_the_cluster(
+    sharded: Settings, cluster: aioredis.Redis
+) -> None:
+    """The API shares this client: its MULTI over several counters must stay in one slot."""
+    throttle = Throttle(cluster, prefix=f"throttle-{uuid.uuid4().hex[:8]}")
+    limits = [(Limit("account", 2, 60), "ana@example.com"), (Limit("address", 5, 60), "10.0.0.1")]
+    attempt = await throttle.hit(limits)
+    await throttle.give_back(attempt)
+    await throttle.hit(limits)
+    await throttle.hit(limits)
+    with pytest.raises(RateLimited):
+        await throttle.hit(limits)
 
 
 async def test_requests_spanning_shards_land_once_each_on_their_users_shard(
