@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from fastapi.testclient import TestClient
 from redis.asyncio.cluster import RedisCluster
 from sqlalchemy import Engine
 
@@ -152,6 +153,54 @@ async def test_requests_spanning_shards_land_once_each_on_their_users_shard(
     ids = stored_event_ids(engine, users)
     assert len(ids) == len(set(ids)) == len(everything)
     assert_daily_matches(engine, users, everything)
+
+
+def test_the_api_acknowledges_a_request_only_once_every_shard_has_its_entry(
+    sharded: Settings, engine: Engine
+) -> None:
+    """``POST /v1/emotions`` on the cluster: one request, readings of many users, a 202 after
+    one XADD per shard touched, each reading in its user's shard only."""
+    from api.main import create_app
+
+    users = make_users(engine, 12)
+    rng = random.Random(3)
+    batch = [reading(rng.choice(users), rng=rng) for _ in range(60)]
+    body = {"readings": [_public(r) for r in batch]}
+    key = {"X-API-Key": sharded.ingest_api_key.get_secret_value()}
+    with TestClient(create_app(sharded)) as client:
+        response = client.post("/v1/emotions", json=body, headers=key)
+    assert response.status_code == 202, response.text
+    assert response.json()["accepted"] == len(batch)
+    found = asyncio.run(_entries_by_shard(sharded))
+    assert sorted(e for ids in found.values() for e in ids) == sorted(r.event_id for r in batch)
+    for shard, ids in found.items():
+        assert {r.user_id for r in batch if r.event_id in ids} <= {
+            u for u in users if shard_of(u, SHARDS) == shard
+        }
+    assert len(found) == len({shard_of(r.user_id, SHARDS) for r in batch})
+
+
+def _public(r: StreamReading) -> dict[str, object]:
+    metrics = {"positivity": r.positivity, "intensity": r.intensity, "stress": r.stress}
+    return {
+        "event_id": str(r.event_id),
+        "user_id": str(r.user_id),
+        "occurred_at": r.occurred_at.isoformat(),
+        "kind": r.kind,
+        "metrics": metrics,
+    }
+
+
+async def _entries_by_shard(s: Settings) -> dict[int, set[uuid.UUID]]:
+    client = redis_client(s)
+    try:
+        found: dict[int, set[uuid.UUID]] = {}
+        for shard, key in enumerate(shard_keys(s.stream_name, SHARDS)):
+            for _id, fields in await client.xrange(key):
+                found.setdefault(shard, set()).update(r.event_id for r in decode_entry(fields))
+        return found
+    finally:
+        await client.aclose()
 
 
 async def test_poison_goes_to_its_shards_dead_letters_and_shards_trim(
