@@ -13,6 +13,7 @@ from temporalio.client import Client
 from api.caches import ApiCaches
 from ecs.db.engine import get_engine
 from ecs.settings import Settings
+from ecs.stream.connection import redis_client
 from ecs.temporal.client import connect
 
 log = logging.getLogger("ecs.api")
@@ -31,8 +32,8 @@ class Resources:
 
     @classmethod
     def create(cls, settings: Settings) -> Resources:
-        redis = aioredis.Redis.from_url(
-            settings.effective_redis_url,
+        redis = redis_client(
+            settings,
             socket_timeout=2.0,
             socket_connect_timeout=2.0,
             health_check_interval=30,

@@ -4,6 +4,7 @@
     python -m bench.ingest --seconds 10 --consumers 2 --open-fractions 0.25,0.5
     python -m bench.ingest --database-url postgresql://... --redis-url redis://...
     python -m bench.ingest --api-url http://127.0.0.1:8000   # a running API (same secrets)
+    python -m bench.ingest --phases batched --seconds 60 --shards 2   # the 50k/s target alone
 
 Database: ``--database-url``, else a throwaway PostgreSQL database on 127.0.0.1:5432 (created,
 migrated, dropped at the end), else SQLite in a temp dir. Redis: ``--redis-url``, else
@@ -24,7 +25,12 @@ and prints:
 * batched ``POST /v1/emotions``: readings/s from the first POST until every row is committed;
 * lost readings (accepted, never committed) and duplicated effects (daily aggregates counting
   more readings than there are rows), over every phase;
-* wire encoding: one XADD per reading vs one entry per request, producer and consumer cost.
+* wire encoding: one XADD per reading vs one entry per request, producer and consumer cost;
+* the ceilings of the parts in the same run (``bench.lib.ceilings``): raw pipelined XADD of the
+  same entries, raw binary COPY of the same rows into the same table.
+
+``--phases batched`` runs only the batched phase (plus the checks and ceilings);
+``--shards N`` runs the stream with ``ECS_STREAM_SHARDS=N``.
 
 The load generator is ``bench.lib.rawhttp`` (raw asyncio HTTP/1.1 under uvloop; its docstring
 says why not httpx or wrk).
@@ -35,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import os
 import signal
 import subprocess
 import sys
@@ -51,9 +58,17 @@ import uvloop
 from sqlalchemy import Engine, func, select
 
 from api.security import create_access_token
+from bench.lib.ceilings import copy_ceiling, sample_readings, xadd_ceiling
+from bench.lib.cpu import CpuMeter, postgres_backends
 from bench.lib.machine import busy, describe, load_average, markdown_line, text_block
 from bench.lib.rawhttp import Run, load, open_load, wait_http
-from bench.lib.services import child_env, create_users, setup_database, setup_redis
+from bench.lib.services import (
+    PG_ADMIN_URL,
+    child_env,
+    create_users,
+    setup_database,
+    setup_redis,
+)
 from bench.lib.stack import Stack, free_port, run_bench
 from bench.lib.stats import pct_ms, verdict
 from ecs.db.engine import make_engine
@@ -64,6 +79,7 @@ from ecs.stream.consumer import StreamConsumer
 from ecs.stream.deadletters import dead_letter_stream
 from ecs.stream.messages import StreamReading
 from ecs.stream.producer import publish
+from ecs.stream.shards import shard_keys
 
 EVENTS = EmotionEvent.__table__  # type: ignore[attr-defined]
 DAILY = EmotionDaily.__table__  # type: ignore[attr-defined]
@@ -175,6 +191,7 @@ class Target:
     tokens: list[str]
     consumers: list[subprocess.Popen[bytes]]
     batch: int
+    meter: CpuMeter
 
     def pause_consumers(self) -> None:
         for proc in self.consumers:
@@ -211,7 +228,8 @@ def start_services(args: argparse.Namespace, stack: Stack, settings: Settings) -
         port = free_port()
         api_url = f"http://127.0.0.1:{port}"
         stack.spawn("api", [py, "-m", "uvicorn", "api.main:create_app", "--factory",
-                            "--port", str(port), *UVICORN_FLAGS], env)  # fmt: skip
+                            "--port", str(port), "--workers", str(args.api_workers),
+                            *UVICORN_FLAGS], env)  # fmt: skip
     for i in range(args.consumers):
         stack.spawn(f"stream-{i}", [py, "-m", "ecs", "stream", "--name", f"bench-{i}"], env)
     return f"http://127.0.0.1:{bare_port}", api_url
@@ -227,14 +245,14 @@ async def run(args: argparse.Namespace, stack: Stack) -> int:
     stream = f"emotions-bench-{uuid.uuid4().hex[:8]}"
     settings = user_settings.model_copy(
         update={"stream_name": stream, "stream_group": "bench", "database_url": database_url,
-                "redis_url": redis_url}
+                "redis_url": redis_url, "stream_shards": args.shards}
     )  # fmt: skip
     engine = make_engine(database_url)
     stack.cleanups.append(engine.dispose)
-    stack.cleanups.append(functools.partial(delete_stream, redis_url, stream))
+    stack.cleanups.append(functools.partial(delete_stream, redis_url, stream, args.shards))
     print(
-        f"database: {database_desc}  redis: {redis_desc}  stream: {stream}  "
-        f"consumers: {args.consumers}  load generator: asyncio + uvloop, raw HTTP/1.1",
+        f"database: {database_desc}  redis: {redis_desc}  stream: {stream} x {args.shards} "
+        f"shard(s)  consumers: {args.consumers}  load generator: asyncio + uvloop, raw HTTP/1.1",
         flush=True,
     )
     bare_url, api_url = start_services(args, stack, settings)
@@ -243,31 +261,47 @@ async def run(args: argparse.Namespace, stack: Stack) -> int:
     users = create_users(engine, args.users)
     tokens = [f"Bearer {create_access_token(u, Role.CUSTOMER, settings)}" for u in users]
     consumers = [p for name, p in stack.processes if name.startswith("stream-")]
-    t = Target(api_url, bare_url, engine, users, tokens, consumers, args.batch)
+    api = [p.pid for name, p in stack.processes if name == "api"]
+    groups = {
+        "API": lambda: api,
+        "consumers": lambda: [p.pid for p in consumers],
+        "load generator": lambda: [os.getpid()],
+    }
+    if database_url.startswith("postgres"):
+        groups["PostgreSQL"] = postgres_backends(PG_ADMIN_URL, database_url.rsplit("/", 1)[1])
+    meter = CpuMeter(groups, own=["load generator"])
+    t = Target(api_url, bare_url, engine, users, tokens, consumers, args.batch, meter)
 
     # Warm-up: consent cache, connection pools, JIT-less but cold imports.
     warm = await load(api_url, "/v1/emotions", t.single_body, seconds=1, connections=8)
     await load(bare_url, "/bare", t.bare_body, seconds=1, connections=8)
     await wait_committed(engine, users, 1, 10)
     load_during = load_average()
-    bare, single, single_e2e = await saturation(args, t)
-    moderate = await open_phases(args, t, single.rps())
-    batched, e2e = await batched_phase(args, t)
-    load_after = load_average()
+    if args.phases == "batched":
+        batched, e2e = await batched_phase(args, t)
+        load_after = load_average()
+        runs = [warm, batched]
+    else:
+        bare, single, single_e2e = await saturation(args, t)
+        moderate = await open_phases(args, t, single.rps())
+        batched, e2e = await batched_phase(args, t)
+        load_after = load_average()
+        runs = [warm, single, batched, *(r for _f, _m, r in moderate)]
+        ratio = single.rps() / max(bare.rps(), 1e-9)
+        print_results(args, bare, single, single_e2e, ratio, moderate)
+    print_batched(args, batched, e2e)
 
     stored, aggregated = committed(engine, users)
-    runs = [warm, single, batched, *(r for _f, _m, r in moderate)]
     sent = {event_id for r in runs for event_id in r.accepted_ids}
     accepted = sum(r.readings for r in runs)
     lost = len(sent - stored)
     extra_agg = aggregated - len(stored)
-    ratio = single.rps() / max(bare.rps(), 1e-9)
-    print_results(args, bare, single, single_e2e, ratio, moderate, batched, e2e)
     print(
         f"\naccepted readings {accepted:,} ({len(sent):,} distinct ids)  committed "
         f"{len(stored):,}  lost {lost}  duplicated (aggregates - rows) {extra_agg}"
     )
-    if args.encoding:
+    ceilings = await measure_ceilings(args, database_url, redis_url, engine)
+    if args.encoding and args.phases != "batched":
         await compare_encoding(settings, engine, users)
     facts = describe(
         load=f"{load_before} before, {load_during} at the first load phase, {load_after} after",
@@ -276,17 +310,36 @@ async def run(args: argparse.Namespace, stack: Stack) -> int:
         consumers=f"{args.consumers} x `python -m ecs stream` (paused during the closed loop)",
     )
     print("\nmachine:\n" + text_block(facts))
-    print(_summary(args, bare, single, ratio, moderate, e2e, lost, extra_agg))
+    print(_batched_summary(args, e2e, lost, extra_agg, ceilings))
+    if args.phases != "batched":
+        print(_summary(args, bare, single, ratio, moderate))
     print("\n" + markdown_line(facts))
     return 0
 
 
-def delete_stream(redis_url: str, stream: str) -> None:
+def delete_stream(redis_url: str, stream: str, shards: int) -> None:
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
     try:
-        client.delete(stream, dead_letter_stream(stream))
+        for key in shard_keys(stream, shards):
+            client.delete(key, dead_letter_stream(key))
     finally:
         client.close()
+
+
+async def measure_ceilings(
+    args: argparse.Namespace, database_url: str, redis_url: str, engine: Engine
+) -> tuple[float, float | None]:
+    """(raw XADD readings/s, raw COPY rows/s or None on SQLite), on fresh bench users."""
+    users = create_users(engine, 50)
+    readings = sample_readings(users, args.ceiling_readings)
+    xadd = await xadd_ceiling(redis_url, readings, args.batch)
+    copy = None if database_url.startswith("sqlite") else copy_ceiling(database_url, readings)
+    print(
+        f"ceilings (same run, {len(readings):,} readings): raw pipelined XADD {xadd:,.0f} "
+        f"readings/s; raw binary COPY into emotion_events "
+        + ("n/a (SQLite)" if copy is None else f"{copy:,.0f} rows/s")
+    )
+    return xadd, copy
 
 
 async def saturation(args: argparse.Namespace, t: Target) -> tuple[Run, Run, float]:
@@ -336,9 +389,16 @@ async def open_phases(
 async def batched_phase(args: argparse.Namespace, t: Target) -> tuple[Run, float]:
     """Batched requests: (the run, readings/s from the first POST until every row is committed)."""
     before = count_committed(t.engine, t.users)
+    t.meter.start()
     batched = await load(t.api_url, "/v1/emotions", t.batch_body, seconds=args.seconds,
-                         connections=max(2, args.connections // 8))  # fmt: skip
+                         connections=args.batch_connections)  # fmt: skip
     done = await wait_committed(t.engine, t.users, before + batched.readings, args.drain_timeout)
+    used = t.meter.stop()
+    print("CPU per reading (from /proc, independent of other load on the machine):")
+    for name, seconds in used.items():
+        per = seconds / max(batched.readings, 1) * 1e6
+        print(f"  {name:15s} {seconds:7.2f} CPU s = {per:5.1f} µs/reading "
+              f"= {1e6 / max(per, 1e-9):>9,.0f} readings/s per core")  # fmt: skip
     return batched, batched.readings / (done - batched.started)
 
 
@@ -349,8 +409,6 @@ def print_results(
     single_e2e: float,
     ratio: float,
     moderate: list[tuple[float, str, Run]],
-    batched: Run,
-    e2e: float,
 ) -> None:
     print(
         f"\nbare FastAPI POST          {bare.rps():>9,.0f} req/s   p50 {bare.pct(0.5):6.1f} ms"
@@ -379,12 +437,42 @@ def print_results(
             "    requests > 25 ms by second of the phase:",
             dict(sorted(run.slow_by_second.items())),
         )
+
+
+def print_batched(args: argparse.Namespace, batched: Run, e2e: float) -> None:
     batch_rate = batched.readings / (batched.ended - batched.started)
     print(
-        f"POST /v1/emotions (batch of {args.batch}) {batched.rps():,.0f} req/s = "
-        f"{batch_rate:,.0f} readings/s accepted, p99 ack {batched.pct(0.99):.1f} ms"
+        f"POST /v1/emotions (batch of {args.batch}, {args.batch_connections} connections, "
+        f"{args.seconds:.0f} s) {batched.rps():,.0f} req/s = {batch_rate:,.0f} readings/s "
+        f"accepted, p99 ack {batched.pct(0.99):.1f} ms"
     )
     print(f"  end to end (first POST → all committed) {e2e:>9,.0f} readings/s")
+
+
+def _batched_summary(
+    args: argparse.Namespace,
+    e2e: float,
+    lost: int,
+    duplicated: int,
+    ceilings: tuple[float, float | None],
+) -> str:
+    xadd, copy = ceilings
+    copy_text = "n/a" if copy is None else f"{copy:,.0f} rows/s ({e2e / copy:.0%})"
+    return "\n".join(
+        [
+            "",
+            "| measure | value | target | met |",
+            "| --- | ---: | ---: | :---: |",
+            f"| batched ({args.batch}/request), HTTP → committed rows, {args.seconds:.0f} s, "
+            f"{args.shards} shard(s), {args.consumers} consumer(s) | {e2e:,.0f} readings/s "
+            f"| ≥ 50,000/s | {verdict(e2e >= 50_000)} |",
+            f"| lost / duplicated | {lost} / {duplicated} | 0 / 0 "
+            f"| {verdict(lost == 0 and duplicated == 0)} |",
+            f"| ceiling: raw pipelined XADD, same entries | {xadd:,.0f} readings/s "
+            f"({e2e / xadd:.0%}) | | |",
+            f"| ceiling: raw binary COPY, same rows, same table | {copy_text} | | |",
+        ]
+    )
 
 
 def _summary(
@@ -393,18 +481,11 @@ def _summary(
     single: Run,
     ratio: float,
     moderate: list[tuple[float, str, Run]],
-    e2e: float,
-    lost: int,
-    duplicated: int,
 ) -> str:
     rows = [
         "",
         "| measure | value | target | met |",
         "| --- | ---: | ---: | :---: |",
-        f"| batched ({args.batch}/request), HTTP → committed rows | {e2e:,.0f} readings/s "
-        f"| ≥ 50,000/s | {verdict(e2e >= 50_000)} |",
-        f"| lost / duplicated | {lost} / {duplicated} | 0 / 0 "
-        f"| {verdict(lost == 0 and duplicated == 0)} |",
         f"| one reading per request, closed loop C={args.connections} | {single.rps():,.0f} req/s "
         f"| | |",
         f"| bare FastAPI POST, same run | {bare.rps():,.0f} req/s | | |",
@@ -428,6 +509,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="alternating bare/ECS rounds")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--batch", type=int, default=100, help="readings per batched request")
+    parser.add_argument("--batch-connections", type=int, default=8)
+    parser.add_argument("--phases", choices=["all", "batched"], default="all")
+    parser.add_argument("--shards", type=int, default=1, help="ECS_STREAM_SHARDS of the run")
+    parser.add_argument("--api-workers", type=int, default=1, help="uvicorn --workers")
+    parser.add_argument(
+        "--ceiling-readings", type=int, default=200_000, help="readings of the ceilings"
+    )
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--api-url", default=None, help="use a running API instead of starting one")
     parser.add_argument(

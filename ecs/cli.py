@@ -62,11 +62,11 @@ def _worker(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _stream(settings: Settings, args: argparse.Namespace) -> int:
-    from ecs.stream.consumer import run_consumer
+    from ecs.stream.process import run_consumer
 
     configure_logging("stream", settings.log_level, settings.log_format)
     setup_tracing("stream")
-    asyncio.run(run_consumer(settings, consumer_name=args.name))
+    asyncio.run(run_consumer(settings, consumer_name=args.name, shards=args.shard))
     return 0
 
 
@@ -114,20 +114,23 @@ def _create_user(settings: Settings, args: argparse.Namespace) -> int:
 
 def _dead_letters(settings: Settings, args: argparse.Namespace) -> int:
     """Operators inspect why entries were dead-lettered, then replay them once fixed."""
-    import redis.asyncio as aioredis
-
+    from ecs.stream.connection import redis_client
     from ecs.stream.deadletters import list_dead_letters, replay_dead_letters
+    from ecs.stream.shards import shard_keys
 
     async def run() -> int:
-        redis = aioredis.Redis.from_url(settings.effective_redis_url)
+        redis = redis_client(settings)
+        keys = shard_keys(settings.stream_name, settings.stream_shards)
         try:
             if args.action == "list":
-                for letter in await list_dead_letters(redis, settings.stream_name, args.count):
-                    print(f"{letter.id.decode()}  from {letter.source_id}  {letter.error}")
+                for key in keys:
+                    for letter in await list_dead_letters(redis, key, args.count):
+                        print(f"{letter.id.decode()}  from {letter.source_id}  {letter.error}")
                 return 0
             ids = [i.encode() for i in args.ids] or None
-            replayed = await replay_dead_letters(redis, settings.stream_name, ids)
-            print(f"replayed {replayed} dead letter(s) into {settings.stream_name}")
+            for key in keys:
+                replayed = await replay_dead_letters(redis, key, ids)
+                print(f"replayed {replayed} dead letter(s) into {key}")
             return 0
         finally:
             await redis.aclose()
@@ -197,6 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     stream = sub.add_parser("stream", help="run the emotion stream consumer")
     stream.add_argument("--name", default=None, help="consumer name (default: host-pid)")
+    stream.add_argument(
+        "--shard",
+        type=int,
+        action="append",
+        default=None,
+        help="consume only this shard (repeatable; default: every shard of ECS_STREAM_SHARDS)",
+    )
     stream.set_defaults(func=_stream)
 
     dev = sub.add_parser("dev", help="run the whole system on embedded defaults")

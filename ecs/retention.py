@@ -11,10 +11,16 @@ erased). The consent endpoint and erasure delete those rows at once, but reading
 already accepted into the stream can land in the database afterwards (the stream consumer does not
 re-check consent); the sweep bounds that window to the job's schedule.
 
+On PostgreSQL raw readings are partitioned by day (migration 0004): whole days past the cut-off
+are dropped (``ecs.stream.partitions``), which is where nearly all of the deleting happens; rows
+are deleted one by one only in the day straddling the cut-off, in the DEFAULT partition and for
+the consent sweep. The job also creates the coming days' partitions ahead of time.
+
 Deletes run in batches of ``batch_size`` rows, each its own short transaction, selecting the
-batch through a subquery on the primary key (``DELETE … WHERE pk IN (SELECT pk … LIMIT n)``, valid
-on PostgreSQL and SQLite), so a large backlog never holds a long lock against the stream consumer
-that inserts into the same tables. The job needs only the database: it runs while the stream
+batch through a subquery on the row's key (``DELETE … WHERE (occurred_at, event_id) IN (SELECT …
+LIMIT n)``, valid on PostgreSQL and SQLite; on PostgreSQL it is the partitioned primary key), so
+a large backlog never holds a long lock against the stream consumer that inserts into the same
+tables. The job needs only the database: it runs while the stream
 consumer, the API and the worker are up or down (``ecs retention`` from cron or a Kubernetes
 CronJob; idempotent, so an overlapping or repeated run is harmless).
 """
@@ -30,6 +36,7 @@ from sqlalchemy import ColumnElement, Engine, delete, false, or_, select, tuple_
 
 from ecs.db.tables import EmotionDaily, EmotionEvent, User
 from ecs.settings import Settings
+from ecs.stream.partitions import drop_partitions_before, ensure_partitions, wanted_days
 
 log = logging.getLogger("ecs.retention")
 
@@ -47,13 +54,15 @@ class RetentionReport:
     daily_cutoff: date
     readings_deleted: int
     daily_deleted: int
+    partitions_dropped: int
     unconsented_readings_deleted: int
     unconsented_daily_deleted: int
 
     def summary(self) -> str:
         return (
             f"retention: deleted {self.readings_deleted} raw emotion readings older than "
-            f"{self.readings_cutoff.isoformat()}, {self.daily_deleted} daily aggregates older "
+            f"{self.readings_cutoff.isoformat()} (and dropped {self.partitions_dropped} daily "
+            f"partitions of them), {self.daily_deleted} daily aggregates older "
             f"than {self.daily_cutoff.isoformat()}; swept {self.unconsented_readings_deleted} "
             f"readings and {self.unconsented_daily_deleted} daily aggregates of users without "
             "consent or erased"
@@ -77,9 +86,15 @@ def _without_legal_basis() -> Any:
     )
 
 
-def _delete_events(where: ColumnElement[bool], batch_size: int) -> Any:
-    batch = select(EVENTS.c.event_id).where(where).limit(batch_size)
-    return delete(EVENTS).where(EVENTS.c.event_id.in_(batch))
+def _delete_events(
+    where: ColumnElement[bool], batch_size: int, *, prune: ColumnElement[bool] | None = None
+) -> Any:
+    """``prune`` repeats the age bound outside the subquery so PostgreSQL skips the partitions
+    it cannot match (the subquery alone would have every partition probed)."""
+    key = tuple_(EVENTS.c.occurred_at, EVENTS.c.event_id)
+    batch = select(EVENTS.c.occurred_at, EVENTS.c.event_id).where(where).limit(batch_size)
+    statement = delete(EVENTS).where(key.in_(batch))
+    return statement if prune is None else statement.where(prune)
 
 
 def _delete_daily(where: ColumnElement[bool], batch_size: int) -> Any:
@@ -112,12 +127,16 @@ def apply_retention(
         raise ValueError("batch_size must be positive")
     readings_cutoff, daily_cutoff = cutoffs(settings, now)
     no_basis = _without_legal_basis()
+    expired = EVENTS.c.occurred_at < readings_cutoff
+    ahead = [d for d in wanted_days(now.astimezone(UTC).date()) if d >= readings_cutoff.date()]
+    ensure_partitions(engine, ahead)
     report = RetentionReport(
         readings_cutoff=readings_cutoff,
         daily_cutoff=daily_cutoff,
+        partitions_dropped=len(drop_partitions_before(engine, readings_cutoff)),
         readings_deleted=_in_batches(
             engine,
-            _delete_events(EVENTS.c.occurred_at < readings_cutoff, batch_size),
+            _delete_events(expired, batch_size, prune=expired),
             batch_size,
             "emotion_events",
         ),
@@ -147,6 +166,7 @@ def apply_retention(
             "daily_cutoff": daily_cutoff.isoformat(),
             "readings_deleted": report.readings_deleted,
             "daily_deleted": report.daily_deleted,
+            "partitions_dropped": report.partitions_dropped,
             "unconsented_readings_deleted": report.unconsented_readings_deleted,
             "unconsented_daily_deleted": report.unconsented_daily_deleted,
         },

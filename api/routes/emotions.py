@@ -261,7 +261,9 @@ async def _ingest(request: Request) -> Response:
         publisher = _state(
             request,
             "emotion_publisher",
-            lambda: CoalescingPublisher(resources.redis, settings.stream_name),
+            lambda: CoalescingPublisher(
+                resources.redis, settings.stream_name, shards=settings.stream_shards
+            ),
         )
         await publisher.publish(records)
     except (RedisError, OSError, TimeoutError) as exc:

