@@ -8,11 +8,8 @@ real worker behind it, so "never a 500" covers the whole request path.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -23,8 +20,8 @@ from sqlalchemy import Engine
 
 from api.main import create_app
 from ecs.settings import Environment, Settings
-from ecs.temporal.client import connect
 from tests.api.conftest import make_analyst, register_and_login, serve_api
+from tests.faults.conftest import Processes, fault_env
 
 schema = schemathesis.openapi.from_dict(create_app(Settings(env=Environment.TEST)).openapi())
 CHECKS = [not_a_server_error, response_schema_conformance]
@@ -37,37 +34,25 @@ BOUNDED = settings(
 
 
 @pytest.fixture(scope="module")
-def fuzzed_api(settings: Settings) -> Iterator[str]:
-    """The API and a worker of its own, each on its own event loop in a thread: the tests are
-    synchronous, so the session's worker (on the test loop) would sit still while they block."""
-    suffix = uuid.uuid4().hex[:8]
+def fuzzed_api(settings: Settings, redis_url: str) -> Iterator[str]:
+    """The API (a thread) and a worker of its own (a process): the tests are synchronous, so the
+    session's worker (on the test loop) would sit still while they block. Not a worker thread:
+    its sandbox compiles workflow modules while Hypothesis parses source on the test's thread,
+    and Python 3.11's parser is not safe for that (``SystemError: AST constructor recursion``)."""
+    workers = Processes(env=fault_env(settings, redis_url))
     own = settings.model_copy(
         update={
-            "temporal_task_queue": f"fuzz-{suffix}",
+            "temporal_task_queue": workers.env["ECS_TEMPORAL_TASK_QUEUE"],
             # Its own throttle counters: fuzzed logins would lock 127.0.0.1 out of other tests.
-            "throttle_key_prefix": f"throttle-fuzz-{suffix}",
+            "throttle_key_prefix": f"throttle-fuzz-{uuid.uuid4().hex[:8]}",
         }
     )
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-
-    async def work() -> None:
-        from worker import create_worker
-
-        client = await connect(own)
-        with ThreadPoolExecutor(max_workers=8) as executor:
-            async with create_worker(client, own, executor):
-                await stop.wait()
-
-    thread = threading.Thread(target=lambda: loop.run_until_complete(work()), daemon=True)
-    thread.start()
+    workers.start("worker", "worker")
     try:
         with serve_api(own) as url:
             yield url
     finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(timeout=30)
-        loop.close()
+        workers.stop_all()
 
 
 @pytest.fixture(scope="module")

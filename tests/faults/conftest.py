@@ -67,7 +67,7 @@ def fault_env(settings: Settings, redis_url: str, **extra: str) -> dict[str, str
         "ECS_PAYLOAD_KEY": settings.payload_key.get_secret_value(),
         "ECS_WORKER_METRICS_PORT": "0",
         "ECS_STREAM_METRICS_PORT": "0",
-        "ECS_LOG_LEVEL": "WARNING",
+        "ECS_LOG_LEVEL": "ERROR",  # the faults make the processes warn a lot, by design
         **extra,
     }
     return env
