@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import server_error
+from ecs.contracts import workflow_id_for
 from ecs.logs import request_id_var, user_id_var
 
 log = logging.getLogger("ecs.api.access")
@@ -73,10 +74,20 @@ class RequestContextMiddleware:
                         "path": path,
                         "status": status,
                         "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        **_decision_ids(scope),
                     },
                 )
             user_id_var.reset(uid_token)
             request_id_var.reset(rid_token)
+
+
+def _decision_ids(scope: Scope) -> dict[str, str]:
+    """The decision a request touched (its path parameter), so every API line about a decision
+    carries ``decision_id`` and ``workflow_id`` to grep for, like the worker's lines do."""
+    decision_id = (scope.get("path_params") or {}).get("decision_id")
+    if not isinstance(decision_id, str) or not decision_id:
+        return {}
+    return {"decision_id": decision_id, "workflow_id": workflow_id_for(decision_id)}
 
 
 class ScopedCORSMiddleware:
