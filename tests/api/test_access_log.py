@@ -22,9 +22,7 @@ def test_a_decision_request_logs_its_decision_and_workflow_id(
     assert response.status_code == 404
 
     def line() -> logging.LogRecord | None:
-        return next(
-            (r for r in caplog.records if decision_id in str(getattr(r, "path", ""))), None
-        )
+        return next((r for r in caplog.records if decision_id in str(getattr(r, "path", ""))), None)
 
     record = wait_for(line, timeout=5, message="the access line")
     assert getattr(record, "decision_id", None) == decision_id
