@@ -120,7 +120,8 @@ class DevStack:
         ]
         if self.settings.temporal_namespace != "default":
             argv += ["--namespace", self.settings.temporal_namespace]
-        return self.supervisor.spawn("temporal", argv)
+        # Its warnings would drown the stack's own lines in the terminal: they go to a file.
+        return self.supervisor.spawn("temporal", argv, log_file=self.state_dir / "temporal.log")
 
     def start_redis(self) -> None:
         """Use ECS_REDIS_URL when set; otherwise run the bundled redis-server with AOF on."""
@@ -209,7 +210,13 @@ class DevStack:
             "temporal_address": f"127.0.0.1:{self.ports.temporal}",
             "redis_url": redact(self.redis_url),
             "database_url": redact(self.database_url),
+            "api_metrics": f"{api}/metrics",
+            "worker_metrics": self._metrics_url(self.settings.worker_metrics_port),
+            "stream_metrics": self._metrics_url(self.settings.stream_metrics_port),
         }
+
+    def _metrics_url(self, port: int) -> str:
+        return f"http://127.0.0.1:{port}/metrics" if port else "off (port 0)"
 
     def banner(self) -> str:
         urls = self.urls()
@@ -218,9 +225,13 @@ class DevStack:
             ("API docs", urls["docs"]),
             ("Temporal Web UI", urls["temporal_ui"]),
             ("Temporal gRPC", urls["temporal_address"]),
+            ("Metrics (API)", urls["api_metrics"]),
+            ("Metrics (worker)", urls["worker_metrics"]),
+            ("Metrics (stream)", urls["stream_metrics"]),
             ("Redis", urls["redis_url"]),
             ("Database", urls["database_url"]),
             ("State", str(self.state_dir)),
+            ("Temporal server log", str(self.state_dir / "temporal.log")),
         ]
         width = max(len(label) for label, _ in rows)
         lines = [f"  {label:<{width}}  {value}" for label, value in rows]

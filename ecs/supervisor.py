@@ -30,7 +30,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
+from typing import Any
 
 log = logging.getLogger("ecs.dev")
 
@@ -94,16 +96,28 @@ class Supervisor:
         env: Mapping[str, str] | None = None,
         stop_timeout: float = SERVICE_STOP_TIMEOUT,
         stdout: int | None = None,
+        log_file: Path | None = None,
     ) -> Child:
-        """Start ``argv`` in its own session, tied to our life by the parent-death signal."""
-        process = subprocess.Popen(
-            argv,
-            env=dict(env) if env is not None else None,
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            start_new_session=True,
-            preexec_fn=parent_death_signal(os.getpid()),
-        )
+        """Start ``argv`` in its own session, tied to our life by the parent-death signal.
+
+        ``log_file``: the child's stdout and stderr go there (appended) instead of the terminal,
+        for servers whose own logs are not ours to read at a glance (Temporal's)."""
+        output: Any = stdout
+        if log_file is not None:
+            output = log_file.open("ab")
+        try:
+            process = subprocess.Popen(
+                argv,
+                env=dict(env) if env is not None else None,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT if log_file is not None else None,
+                start_new_session=True,
+                preexec_fn=parent_death_signal(os.getpid()),
+            )
+        finally:
+            if log_file is not None:
+                output.close()  # the child holds its own descriptor
         child = Child(name, process, stop_timeout)
         self.children.append(child)
         log.info("started", extra={"child": name, "pid": process.pid})

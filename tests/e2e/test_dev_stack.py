@@ -247,6 +247,9 @@ def test_dev_stack_becomes_ready_and_stops_cleanly(dev_stack: DevStack) -> None:
     assert_nothing_left(dev_stack, children)
     log = dev_stack.log_path.read_text()
     assert "http://127.0.0.1:" in log and "Temporal Web UI" in log  # the banner
+    assert "Metrics (worker)" in log and "/metrics" in log  # every metrics URL, too
+    # The Temporal server's own warnings go to its log file, not between the stack's lines.
+    assert (dev_stack.state_dir / "temporal.log").exists()
 
 
 async def _start_marker_workflow(address: str, workflow_id: str) -> None:
