@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.routing import Route
 
 from api.body_limit import BodyLimitMiddleware
-from api.metrics import MetricsMiddleware, metrics_endpoint
+from api.metrics import RequestMetrics, metrics_endpoint
 from api.middleware import RequestContextMiddleware, ScopedCORSMiddleware
 from api.problems import install_problem_handlers
 from api.resources import Resources
@@ -60,8 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"],
         allow_credentials=True,
     )
-    app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(MetricsMiddleware)  # it times the whole request
+    app.add_middleware(RequestContextMiddleware, metrics=RequestMetrics())
     setup_tracing("api")
     tracing = asgi_middleware()
     if tracing is not None:  # outermost: the server span encloses everything, logs included

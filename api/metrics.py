@@ -11,9 +11,9 @@ the text exposition format at ``GET /metrics``:
   (the problem type of the refusal: ``consent-required``, ``validation-error``, ...);
 * ``ecs_review_queue_size``: REFERRED decisions waiting for an analyst (from the database).
 
-Cost on the ingest hot path: the middleware caches one labelled child per (route, method,
-status), so a request costs two dictionary lookups, a counter increment and a histogram
-observation (~3 µs, measured in ``bench/ingest.py``).
+Cost on the ingest hot path: recorded by the request-context middleware that already wraps
+every response (no ASGI layer of its own), with one cached labelled child per (route, method,
+status); ``bench/metrics_overhead.py`` measures the whole request with and without them.
 
 Several uvicorn workers (``ecs api --workers N``) each count in their own process; with
 ``PROMETHEUS_MULTIPROC_DIR`` set (``ecs api`` sets it when N > 1) prometheus_client keeps the
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from typing import Any
 
 from prometheus_client import (
@@ -41,7 +40,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from ecs.clock import Clock, monotonic
 from ecs.db.tables import CreditDecision
@@ -85,35 +84,22 @@ REVIEW_QUEUE_REFRESH_SECONDS = 15.0
 UNMATCHED = "unmatched"
 
 
-class MetricsMiddleware:
-    """Pure ASGI, outermost, so it times everything including the error handlers."""
+class RequestMetrics:
+    """Counts and times requests; called by ``api.middleware.RequestContextMiddleware``, which
+    already wraps every response and times it, so the metrics add no ASGI layer of their own.
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    One labelled child per (route, method, status) is cached: a request costs two dictionary
+    lookups, a counter increment, a histogram observation and the in-flight gauge (~2 µs)."""
+
+    def __init__(self) -> None:
         self._requests: dict[tuple[str, str, int], Any] = {}
         self._latency: dict[tuple[str, str], Any] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+    def started(self) -> None:
         IN_FLIGHT.inc()
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            IN_FLIGHT.dec()
-            self._record(scope, status, time.perf_counter() - started)
 
-    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+    def finished(self, scope: Scope, status: int, seconds: float) -> None:
+        IN_FLIGHT.dec()
         template = route_template(scope)
         method = scope.get("method", "")
         key = (template, method, status)

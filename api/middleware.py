@@ -18,6 +18,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.metrics import RequestMetrics
 from api.problems import server_error
 from ecs.contracts import workflow_id_for
 from ecs.logs import request_id_var, user_id_var
@@ -33,8 +34,9 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 class RequestContextMiddleware:
     """Pure ASGI (not BaseHTTPMiddleware) so it adds no per-request task or body buffering."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: RequestMetrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,6 +49,8 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         started_response = False
+        if self.metrics is not None:
+            self.metrics.started()
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, started_response
@@ -63,6 +67,8 @@ class RequestContextMiddleware:
                 raise
             await server_error(Request(scope), exc)(scope, receive, send_with_id)
         finally:
+            if self.metrics is not None:
+                self.metrics.finished(scope, status, time.perf_counter() - started)
             path = scope.get("path", "")
             level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
             if not path.startswith(("/healthz", "/readyz")) and log.isEnabledFor(level):
