@@ -17,6 +17,7 @@ from activities.notify import NotifyActivities
 from activities.offer import OfferActivities
 from activities.status import StatusActivities
 from ecs.db.engine import get_engine
+from ecs.notifications.events import RedisEventPublisher
 from ecs.risk.http_client import HttpRiskModel
 from ecs.risk.model import RiskModel
 from ecs.risk.scorecard import ScorecardModel
@@ -41,7 +42,8 @@ def build_activities(
     decisions = DecisionActivities(engine, model or build_model(settings))
     status = StatusActivities(engine)
     offers = OfferActivities(engine)
-    notify = NotifyActivities(engine, push or LoggingPushProvider())
+    events = RedisEventPublisher.from_url(settings.effective_redis_url, settings.events_channel)
+    notify = NotifyActivities(engine, push or LoggingPushProvider(), events)
     return [
         history.fetch_history,
         decisions.score,
