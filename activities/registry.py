@@ -15,6 +15,7 @@ from activities.history import HistoryActivities
 from activities.notifications import LoggingPushProvider, PushProvider
 from activities.notify import NotifyActivities
 from activities.offer import OfferActivities
+from activities.proactive import ProactiveActivities
 from activities.status import StatusActivities
 from ecs.db.engine import get_engine
 from ecs.notifications.events import RedisEventPublisher
@@ -44,6 +45,7 @@ def build_activities(
     offers = OfferActivities(engine)
     events = RedisEventPublisher.from_url(settings.effective_redis_url, settings.events_channel)
     notify = NotifyActivities(engine, push or LoggingPushProvider(), events)
+    proactive = ProactiveActivities(engine, settings)
     return [
         history.fetch_history,
         decisions.score,
@@ -52,4 +54,6 @@ def build_activities(
         offers.settle_offer,
         offers.deploy_credit,
         notify.notify,
+        proactive.select_eligible,
+        proactive.start_decision,
     ]
