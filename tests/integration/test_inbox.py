@@ -1,4 +1,4 @@
-"""The inbox numbers a user's notifications 1, 2, 3... in commit order, even when written at once."""
+"""The inbox numbers a user's notifications 1, 2, 3... in commit order, even written at once."""
 
 from __future__ import annotations
 
