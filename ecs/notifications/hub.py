@@ -138,9 +138,9 @@ class NotificationHub:
                         message = await pubsub.get_message(timeout=5.0)
                         if message is not None and message["type"] == "message":
                             self._dispatch(message["data"])
-            except (aioredis.RedisError, OSError) as exc:
+            except Exception as exc:  # whatever broke, keep the instance's live delivery alive
                 self.subscribed.clear()
-                log.warning("events hub lost Redis; resubscribing", extra={"error": str(exc)})
+                log.warning("events hub lost Redis; resubscribing", extra={"error": repr(exc)})
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
             finally:
