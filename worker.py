@@ -20,6 +20,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.registry import build_activities
 from ecs.logs import configure_logging
 from ecs.observability import worker_runtime
+from ecs.proactive import schedule
 from ecs.settings import Settings, get_settings
 from ecs.temporal.client import connect
 from ecs.tracing import setup_tracing
@@ -51,6 +52,7 @@ def create_worker(client: Client, settings: Settings, executor: ThreadPoolExecut
 
 async def run_worker(settings: Settings) -> None:
     client = await connect_with_retry(settings)
+    await register_schedules(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -62,6 +64,17 @@ async def run_worker(settings: Settings) -> None:
             await stop.wait()
             log.info("worker stopping: draining activities")
     log.info("worker stopped")
+
+
+async def register_schedules(client: Client, settings: Settings) -> None:
+    """The proactive-offers schedule (``ecs.proactive.schedule``: why here). A failure is logged,
+    not fatal: the decisions this worker runs matter more, and the next start registers it."""
+    if not settings.proactive_enabled:
+        return
+    try:
+        await schedule.register(client, settings)
+    except Exception:
+        log.exception("could not register the proactive-offers schedule")
 
 
 async def connect_with_retry(settings: Settings, attempts: int = 60) -> Client:

@@ -15,8 +15,10 @@ from activities.history import HistoryActivities
 from activities.notifications import LoggingPushProvider, PushProvider
 from activities.notify import NotifyActivities
 from activities.offer import OfferActivities
+from activities.proactive import ProactiveActivities
 from activities.status import StatusActivities
 from ecs.db.engine import get_engine
+from ecs.notifications.events import RedisEventPublisher
 from ecs.risk.http_client import HttpRiskModel
 from ecs.risk.model import RiskModel
 from ecs.risk.scorecard import ScorecardModel
@@ -41,7 +43,9 @@ def build_activities(
     decisions = DecisionActivities(engine, model or build_model(settings))
     status = StatusActivities(engine)
     offers = OfferActivities(engine)
-    notify = NotifyActivities(engine, push or LoggingPushProvider())
+    events = RedisEventPublisher.from_url(settings.effective_redis_url, settings.events_channel)
+    notify = NotifyActivities(engine, push or LoggingPushProvider(), events)
+    proactive = ProactiveActivities(engine, settings)
     return [
         history.fetch_history,
         decisions.score,
@@ -50,4 +54,6 @@ def build_activities(
         offers.settle_offer,
         offers.deploy_credit,
         notify.notify,
+        proactive.select_eligible,
+        proactive.start_decision,
     ]

@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _v1_routers() -> list[APIRouter]:
     """Resource routers; imported here so a module missing a router fails loudly at start."""
-    from api.routes import auth, decisions, ledger, me, privacy, reviews, transactions
+    from api.routes import auth, decisions, events, ledger, me, privacy, reviews, transactions
 
     return [
         auth.router,
@@ -95,5 +95,6 @@ def _v1_routers() -> list[APIRouter]:
         reviews.router,
         insights.router,
         me.router,
+        events.router,
         privacy.router,
     ]

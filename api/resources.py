@@ -12,6 +12,7 @@ from temporalio.client import Client
 
 from api.caches import ApiCaches
 from ecs.db.engine import get_engine
+from ecs.notifications.hub import NotificationHub
 from ecs.settings import Settings
 from ecs.stream.connection import redis_client
 from ecs.temporal.client import connect
@@ -27,6 +28,7 @@ class Resources:
     engine: Engine
     redis: aioredis.Redis
     caches: ApiCaches
+    events: NotificationHub
     _temporal: Client | None = None
     _temporal_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -40,7 +42,18 @@ class Resources:
             max_connections=200,
         )
         engine = get_engine(settings)
-        return cls(settings=settings, engine=engine, redis=redis, caches=ApiCaches.create(engine))
+        events = NotificationHub(
+            settings.effective_redis_url,
+            settings.events_channel,
+            settings.events_max_streams_per_user,
+        )
+        return cls(
+            settings=settings,
+            engine=engine,
+            redis=redis,
+            caches=ApiCaches.create(engine),
+            events=events,
+        )
 
     async def temporal(self) -> Client:
         if self._temporal is not None:
@@ -52,4 +65,5 @@ class Resources:
             return self._temporal
 
     async def close(self) -> None:
+        await self.events.aclose()
         await self.redis.aclose()

@@ -95,6 +95,26 @@ class Settings(BaseSettings):
     cooling_off_distress_intensity: float = Field(default=0.6, ge=0, le=1)
     cooling_off_calm_stress: float = Field(default=0.5, ge=0, le=1)
 
+    # Live notifications (GET /v1/me/events): the Redis channel every API instance subscribes to,
+    # the heartbeat (also the stream's catch-up read of the inbox) and the per-user bound.
+    events_channel: str = "ecs:notifications"
+    events_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    events_max_streams_per_user: int = Field(default=5, gt=0)
+
+    # Proactive offers (ecs.proactive): the Temporal Schedule, who is eligible, how many per run.
+    proactive_enabled: bool = Field(
+        default=True, description="Register the proactive-offers schedule when the worker starts"
+    )
+    proactive_interval_minutes: int = Field(default=60, gt=0)
+    proactive_max_per_run: int = Field(default=100, gt=0)
+    proactive_min_history_days: int = Field(
+        default=90, gt=0, description="Ledger history an eligible user needs (oldest transaction)"
+    )
+    proactive_min_transactions: int = Field(default=6, gt=0)
+    proactive_decline_cooldown_days: int = Field(
+        default=30, ge=0, description="No proactive offer this long after a denial or a decline"
+    )
+
     # Risk model: empty URL means the in-process scorecard.
     model_url: str = ""
     model_timeout_seconds: float = Field(default=2.0, gt=0)

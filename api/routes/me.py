@@ -1,4 +1,5 @@
-"""The caller's own account: the deployed credit line and the notifications the app shows."""
+"""The caller's own account: the deployed credit line, the notifications the app shows (the
+live stream of them is ``api.routes.events``) and the choice about proactive offers."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import uuid
 from fastapi import APIRouter
 from sqlmodel import col, select
 
-from api.deps import SessionDep
+from api.deps import ResourcesDep, SessionDep
 from api.schemas import CreditAccountPublic, Limit, NotificationPublic, Offset, Page
+from api.schemas.proactive import ProactiveOffersPreference
 from api.security import CurrentUser
 from ecs.db.tables import CreditAccount, Notification
 from ecs.db.types import utcnow
 from ecs.errors import NotFound
+from ecs.proactive.preference import receives_offers, set_receives_offers
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -77,3 +80,28 @@ def mark_read(
         session.commit()
         session.refresh(row)
     return NotificationPublic.model_validate(row)
+
+
+@router.get(
+    "/proactive-offers",
+    response_model=ProactiveOffersPreference,
+    summary="Whether ECS may offer the caller credit on its own",
+    responses={404: {"description": "The account has been erased"}},
+)
+def get_proactive_offers(user: CurrentUser, resources: ResourcesDep) -> ProactiveOffersPreference:
+    return ProactiveOffersPreference(receive=receives_offers(resources.engine, user.id))
+
+
+@router.put(
+    "/proactive-offers",
+    response_model=ProactiveOffersPreference,
+    summary="Opt out of (or back into) proactive offers",
+    responses={404: {"description": "The account has been erased"}},
+)
+def put_proactive_offers(
+    body: ProactiveOffersPreference, user: CurrentUser, resources: ResourcesDep
+) -> ProactiveOffersPreference:
+    """Opting out stops ECS from starting decisions on its own; asking for credit still works,
+    and a decision already started runs its course."""
+    receive = set_receives_offers(resources.engine, user.id, body.receive)
+    return ProactiveOffersPreference(receive=receive)

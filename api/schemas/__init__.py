@@ -93,6 +93,7 @@ class CreditAccountPublic(_Public):
 
 class NotificationPublic(_Public):
     id: uuid.UUID
+    seq: int = Field(description="Per-user number in commit order: the event stream's event id")
     kind: str
     title: str
     body: str

@@ -12,7 +12,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Numeric, String, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Index,
+    Numeric,
+    String,
+    UniqueConstraint,
+    event,
+    false,
+    func,
+    select,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from ecs.db.types import UTCDateTime, utcnow
@@ -33,6 +46,11 @@ class User(SQLModel, table=True):
     consent_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    # The customer declined unsolicited offers (``PUT /v1/me/proactive-offers``); see
+    # ``ecs.proactive``. Asking for credit themselves is never affected.
+    proactive_offers_opt_out: bool = Field(
+        default=False, sa_column_kwargs={"server_default": false()}
+    )
 
 
 class CreditAccount(SQLModel, table=True):
@@ -206,14 +224,23 @@ class Offer(SQLModel, table=True):
 
 
 class Notification(SQLModel, table=True):
-    """What the app shows the user. ``dedup_key`` makes the notify activity safe to retry."""
+    """What the app shows the user. ``dedup_key`` makes the notify activity safe to retry.
+
+    ``seq`` numbers a user's notifications 1, 2, 3... in commit order (``ecs.notifications.inbox``
+    assigns it on insert; the unique index turns a race into a retry), so "everything after
+    ``seq`` n" is an exact resume point for the app's event stream (``GET /v1/me/events``).
+    """
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_user_created", "user_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_notifications_user_created", "user_id", "created_at"),
+        UniqueConstraint("user_id", "seq", name="uq_notifications_user_seq"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
     dedup_key: str = Field(sa_type=String(160), unique=True)
+    seq: int | None = Field(default=None, nullable=False)  # set on insert: ecs.notifications.inbox
     kind: str = Field(sa_type=String(32))
     title: str = Field(sa_type=String(200))
     body: str = Field(sa_type=String(2000))
@@ -221,3 +248,20 @@ class Notification(SQLModel, table=True):
     decision_id: uuid.UUID | None = Field(default=None, foreign_key="credit_decisions.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+
+
+@event.listens_for(Notification, "before_insert")
+def _number_notification(_mapper: Any, connection: Connection, target: Notification) -> None:
+    """Every writer of the inbox numbers its row the same way: the user's last ``seq`` + 1.
+
+    Two concurrent inserts for one user pick the same number; the unique index refuses the
+    second at commit, after the first is visible, so numbers follow commit order and a retry
+    (``ecs.notifications.inbox.append``) takes the next one.
+    """
+    if target.seq is None:
+        table = Notification.__table__  # type: ignore[attr-defined]
+        target.seq = connection.execute(
+            select(func.coalesce(func.max(table.c.seq), 0) + 1).where(
+                table.c.user_id == target.user_id
+            )
+        ).scalar_one()

@@ -56,6 +56,7 @@ def _body(method: str, path: str) -> dict[str, object]:
     now = datetime.now(UTC).isoformat()
     bodies: dict[tuple[str, str], dict[str, object]] = {
         ("DELETE", "/v1/me"): {"password": PASSWORD},
+        ("PUT", "/v1/me/proactive-offers"): {"receive": False},
         ("POST", "/v1/ledger/transactions"): {
             "transactions": [
                 {
