@@ -49,5 +49,6 @@ def build_activities(
         status.record_status,
         offers.settle_offer,
         offers.deploy_credit,
+        offers.accept_and_deploy,
         notify.notify,
     ]

@@ -6,8 +6,10 @@ offer, accepts it at once, and the bench polls the database until the user's cre
 (the account row ``deploy_credit`` writes, as ``GET /v1/me/credit`` would show it, without
 loading the API with polls). The three latencies land in three phases of the same run.
 
-Also here: the embedded stack's Temporal dev server (file-backed, the SQLite pragmas and
-dynamic config ``make run`` uses), which ``bench.lib.services`` starts in memory only.
+Also here: the accept floor's driver (``bench.lib.floor``: an update and one activity on a bare
+workflow, the same schedule), and the embedded stack's Temporal dev server (file-backed, with
+the SQLite pragmas and dynamic config ``make run`` uses; ``bench.lib.services`` starts it in
+memory only).
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
+from temporalio.client import Client
 
-from bench.lib.loops import Fire, Phase, Sample
+from bench.lib import floor
+from bench.lib.loops import Fire, Phase, Sample, open_loop
 from bench.lib.stack import Stack
 from ecs.contracts import workflow_id_for
 from ecs.db.tables import CreditAccount
@@ -147,3 +152,45 @@ async def _accept(
 def _has_account(engine: Engine, user_id: uuid.UUID) -> bool:
     with Session(engine) as session:
         return session.get(CreditAccount, user_id) is not None
+
+
+async def accept_floor(
+    client: Client, task_queue: str, rate: float, duration: float
+) -> tuple[Phase, Phase]:
+    """The accept floor (``bench.lib.floor``): (update → answer, update → workflow done) of
+    workflows started beforehand, one accept per open-loop tick."""
+    count = max(1, round(rate * duration))
+    handles = await asyncio.gather(
+        *(
+            client.start_workflow(
+                floor.AcceptFloorWorkflow.run,
+                str(i),
+                id=f"bench-floor-{uuid.uuid4()}",
+                task_queue=task_queue,
+                execution_timeout=timedelta(minutes=5),
+            )
+            for i in range(count)
+        )
+    )
+    await asyncio.sleep(1.0)  # let every first workflow task finish before the first accept
+    answered, done = Phase("bare update → answered"), Phase("bare update → workflow done")
+    pending = iter(handles)
+
+    async def fire(_i: int, tick: float) -> Sample:
+        handle = next(pending)
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
+        try:
+            await handle.execute_update(floor.AcceptFloorWorkflow.accept, "u")
+            answered.samples.append(Sample(loop.time() - sent, 200, True, handle.id))
+            await handle.result()
+        except Exception as exc:
+            answered.samples.append(Sample(loop.time() - sent, 0, False, handle.id, str(exc)))
+            return Sample(loop.time() - sent, 0, False, handle.id, str(exc))
+        sample = Sample(loop.time() - sent, 200, True, handle.id)
+        done.samples.append(sample)
+        return sample
+
+    phase = await open_loop("bare accept floor", fire, rate, duration, ACTIVE_TIMEOUT)
+    answered.elapsed = done.elapsed = phase.elapsed
+    return answered, done

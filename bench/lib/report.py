@@ -42,6 +42,7 @@ def summary_table(
     opts: RunShape,
     results: dict[str, Journeys],
     bare_open: dict[str, Phase],
+    floors: tuple[Phase, Phase] | None,
     ecs_closed: Phase,
     bare_closed: dict[str, Phase],
 ) -> str:
@@ -62,10 +63,12 @@ def summary_table(
         f"| {verdict(p50 <= TARGETS['offer p50'])} "
         f"{verdict(ecs.offer.pct(0.99) <= TARGETS['offer p99'])} |",
         f"| accept → 202 p50 / p99 | {_pair(ecs.accept)} | {_pair(base.accept if base else None)} "
-        f"| | ≤ {TARGETS['accept p50']:g} "
+        f"| {_pair(floors[0] if floors else None)} (update) | ≤ {TARGETS['accept p50']:g} "
         f"| {verdict(ecs.accept.pct(0.5) <= TARGETS['accept p50'])} |",
         f"| accept → ACTIVE p50 / p99 | {_pair(ecs.active)} "
-        f"| {_pair(base.active if base else None)} | | ≤ {TARGETS['active p50']:g} "
+        f"| {_pair(base.active if base else None)} "
+        f"| {_pair(floors[1] if floors else None)} (update + activity, to the end) "
+        f"| ≤ {TARGETS['active p50']:g} "
         f"| {verdict(ecs.active.pct(0.5) <= TARGETS['active p50'])} |",
     ]
     if base and base.offer.ok:
