@@ -3,8 +3,8 @@
 The workflow calls these declarations (``workflow.execute_activity_method(Offers.settle_offer,
 ...)``), so mypy checks every call's argument and result type and no activity name is a string
 literal. Each activity's name on the wire is its method name (``fetch_history``, ``score``,
-``approve``, ``record_status``, ``settle_offer``, ``deploy_credit``, ``notify``), which the CLI,
-the Web UI and the committed replay histories use.
+``approve``, ``record_status``, ``settle_offer``, ``deploy_credit``, ``accept_and_deploy``,
+``notify``), which the CLI, the Web UI and the committed replay histories use.
 
 The implementations (``activities.history`` …) subclass these classes and the test fakes do too,
 so a fake cannot drift from the real signature. This module imports only temporalio and the
@@ -73,6 +73,11 @@ class Offers(ABC):
     @abstractmethod
     def deploy_credit(self, inp: DeployInput) -> DeployResult:
         """Change the account exactly once per accepted offer."""
+
+    @activity.defn
+    @abstractmethod
+    def accept_and_deploy(self, inp: DeployInput) -> DeployResult:
+        """Settle the offer as ACCEPTED and deploy it, in one transaction, exactly once."""
 
 
 class Notifications(ABC):

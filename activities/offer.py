@@ -1,8 +1,11 @@
-"""``settle_offer`` and ``deploy_credit``: an offer's end, and the money-moving step.
+"""``settle_offer`` and ``deploy_credit``: an offer's end, and the money-moving step;
+``accept_and_deploy``: both for an accepted offer, in one transaction.
 
 Deployment is exactly-once per offer: the ACCEPTED→DEPLOYED transition and the account change
 commit in one transaction, so a retry after a lost acknowledgement finds DEPLOYED and changes
-nothing.
+nothing. ``accept_and_deploy`` adds the OPEN→ACCEPTED transition to that same transaction:
+accepting costs one activity instead of two (measured: the credit line is active ~30 ms sooner,
+README "Performance"), and an offer already declined or expired is still refused.
 """
 
 from __future__ import annotations
@@ -52,10 +55,24 @@ class OfferActivities(Offers):
     @activity.defn
     def deploy_credit(self, inp: DeployInput) -> DeployResult:
         """Exactly-once account change: the ACCEPTED→DEPLOYED transition guards the upsert."""
+        return self._deploy(inp, settle=False)
+
+    @activity.defn
+    def accept_and_deploy(self, inp: DeployInput) -> DeployResult:
+        """OPEN → ACCEPTED → DEPLOYED and the account change, in one transaction, once."""
+        return self._deploy(inp, settle=True)
+
+    def _deploy(self, inp: DeployInput, *, settle: bool) -> DeployResult:
         with log_context(workflow_id=activity.info().workflow_id, user_id=inp.user_id):
             offer_id, user_id = uuid.UUID(inp.offer_id), uuid.UUID(inp.user_id)
             now = datetime.now(UTC)
             with Session(self.engine, expire_on_commit=False) as session:
+                if settle:
+                    session.execute(
+                        update(Offer)
+                        .where(col(Offer.id) == offer_id, col(Offer.status) == "OPEN")
+                        .values(status=OfferStatus.ACCEPTED, settled_at=now)
+                    )
                 moved = session.execute(
                     update(Offer)
                     .where(col(Offer.id) == offer_id, col(Offer.status) == "ACCEPTED")

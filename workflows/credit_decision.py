@@ -3,15 +3,20 @@
     fetch_history → (cooling-off?) → score → approve → notify
         → REFERRED: wait for an analyst's ``review`` update → approve (review) → notify
         → OFFERED:  wait for ``accept`` / ``decline`` or the expiry timer
-              accept → settle_offer → deploy_credit → notify
+              accept → accept_and_deploy → notify
     ``emotion`` signals may pause the decision (cooling-off) before scoring or while the offer is
     open: the pause ends on a calmer reading or its timer, and blocks acceptance meanwhile.
 
 ``fetch_history``, ``score`` and ``approve`` run as *local* activities: each is a few
 milliseconds of database or CPU work, and running them inside the workflow task saves a server
 round trip per step (measured: the offer exists ~20 ms sooner). They keep their retry policies;
-``notify``, ``settle_offer`` and ``deploy_credit`` stay regular activities (they may wait on
-outside systems or must be visible as separate steps).
+``notify`` and ``accept_and_deploy`` stay regular activities: notify may wait on outside
+systems, and the money moves only once the accept is in history (a local activity would deploy
+inside the very workflow task that records the accept, before it is durable).
+
+Accepting was ``settle_offer`` then ``deploy_credit``; one ``accept_and_deploy`` transaction does
+both (``ACCEPT_IN_ONE_STEP_PATCH``), a server round trip and an activity less on the way to an
+active credit line. Decisions whose accept ran before the patch replay the two steps.
 
 Activities are called through their declarations in ``activities.interface`` (the calls live in
 ``workflows.steps``) and handlers are registered under the names in ``ecs.contracts``, so mypy
@@ -67,6 +72,7 @@ MAX_HISTORY_EVENTS = 10_000
 """Continue as new by this length even if the server never suggests it (its hard limit is
 51,200 events, and it terminates the workflow there)."""
 CONTINUE_AS_NEW_PATCH = "continue-as-new-when-history-is-large"
+ACCEPT_IN_ONE_STEP_PATCH = "accept-and-deploy-in-one-activity"
 """Decisions started before continue-as-new existed keep running without it: a past workflow
 task where the server already suggested it must replay as it ran."""
 
@@ -184,8 +190,12 @@ class CreditDecisionWorkflow(DecisionSteps):
         elif s.settlement == "DECLINED":
             await self._settle("DECLINED", DecisionStatus.DECLINED)
         else:
-            await self._settle("ACCEPTED", DecisionStatus.ACCEPTED)
-            await self._deploy(offer)
+            if workflow.patched(ACCEPT_IN_ONE_STEP_PATCH):
+                self._set_status(DecisionStatus.ACCEPTED)
+                await self._accept_and_deploy(offer)
+            else:
+                await self._settle("ACCEPTED", DecisionStatus.ACCEPTED)
+                await self._deploy(offer)
             self._set_status(DecisionStatus.ACTIVE)
             if self._accepted_at is not None:
                 metrics.accept_to_active(workflow.now() - self._accepted_at)

@@ -117,6 +117,19 @@ class DecisionSteps:
             summary="deploy the credit line (idempotent per offer)",
         )
 
+    async def _accept_and_deploy(self, offer: OfferView) -> None:
+        await workflow.execute_activity_method(
+            Offers.accept_and_deploy,
+            DeployInput(
+                decision_id=self._input.decision_id,
+                offer_id=offer.offer_id,
+                user_id=self._input.user_id,
+            ),
+            start_to_close_timeout=SHORT,
+            retry_policy=DB_RETRY,
+            summary="offer → ACCEPTED, deploy the credit line (one transaction, once per offer)",
+        )
+
     async def _notify_once(
         self, message: summary.Message, data: dict[str, str] | None = None
     ) -> None:

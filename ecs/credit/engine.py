@@ -13,6 +13,11 @@ What each call promises:
   ``None``; running out of time is never an error, and the workflow is left started.
 * :func:`update` runs an update under a caller-chosen update id, so a retried request is
   deduplicated by Temporal instead of being validated a second time against a changed state.
+
+No ``request_eager_start``: eager start hands the first workflow task back to a worker polling
+through the *same client in the same process*, and the API's worker is another process (the
+SDK then ignores it); update-with-start, the ``?wait=`` path, has no eager option at all. The
+start's cost is measured beside a bare workflow by ``bench.decisions`` (README "Performance").
 """
 
 from __future__ import annotations

@@ -89,6 +89,7 @@ class FakeCredit(History, Decisions, Status, Offers, Notifications):
             self.record_status,
             self.settle_offer,
             self.deploy_credit,
+            self.accept_and_deploy,
             self.notify,
         ]
 
@@ -146,6 +147,17 @@ class FakeCredit(History, Decisions, Status, Offers, Notifications):
     @activity.defn
     def deploy_credit(self, inp: DeployInput) -> DeployResult:
         self._record("deploy_credit", inp)
+        return DeployResult(
+            credit_limit=Decimal("1000"),
+            interest_rate=Decimal("0.2"),
+            credit_type="SHORT_TERM",
+            activated_at=datetime.now(UTC),
+            newly_deployed=True,
+        )
+
+    @activity.defn
+    def accept_and_deploy(self, inp: DeployInput) -> DeployResult:
+        self._record("accept_and_deploy", inp)
         return DeployResult(
             credit_limit=Decimal("1000"),
             interest_rate=Decimal("0.2"),

@@ -183,6 +183,51 @@ async def test_deploy_refuses_an_offer_that_was_not_accepted(
         assert session.get(CreditAccount, user_id) is None
 
 
+async def test_accept_and_deploy_settles_and_deploys_exactly_once(
+    credit: Credit, engine: Engine
+) -> None:
+    user_id, decision_id, offer_id = await _approved_offer(credit, engine)
+    env = ActivityEnvironment()
+    deploy = DeployInput(decision_id=decision_id, offer_id=offer_id, user_id=str(user_id))
+    first = env.run(credit.offers.accept_and_deploy, deploy)
+    with Session(engine) as session:
+        account = session.get(CreditAccount, user_id)
+        assert account is not None
+        stamp = account.updated_at
+        offer = session.get(Offer, uuid.UUID(offer_id))
+        assert offer is not None and offer.status == OfferStatus.DEPLOYED
+        assert offer.settled_at is not None
+        settled_at = offer.settled_at
+    second = env.run(credit.offers.accept_and_deploy, deploy)  # a retry after a lost ack
+    assert first.newly_deployed and not second.newly_deployed
+    with Session(engine) as session:
+        account = session.get(CreditAccount, user_id)
+        assert account is not None and account.updated_at == stamp
+        offer = session.get(Offer, uuid.UUID(offer_id))
+        assert offer is not None and offer.settled_at == settled_at
+
+
+async def test_accept_and_deploy_refuses_an_offer_that_ended(
+    credit: Credit, engine: Engine
+) -> None:
+    user_id, decision_id, offer_id = await _approved_offer(credit, engine)
+    env = ActivityEnvironment()
+    env.run(
+        credit.offers.settle_offer,
+        SettleInput(decision_id=decision_id, offer_id=offer_id, outcome="EXPIRED"),
+    )
+    with pytest.raises(ApplicationError) as info:
+        env.run(
+            credit.offers.accept_and_deploy,
+            DeployInput(decision_id=decision_id, offer_id=offer_id, user_id=str(user_id)),
+        )
+    assert info.value.non_retryable and info.value.type == "OfferNotAccepted"
+    with Session(engine) as session:
+        assert session.get(CreditAccount, user_id) is None
+        offer = session.get(Offer, uuid.UUID(offer_id))
+        assert offer is not None and offer.status == OfferStatus.EXPIRED
+
+
 def test_notify_writes_one_inbox_row_per_decision_and_kind(credit: Credit, engine: Engine) -> None:
     user_id = make_user(engine, months=0)
     decision_id, _ = make_decision_row(engine, user_id)

@@ -91,7 +91,7 @@ async def test_a_decision_survives_many_signals_and_keeps_its_offer(
     assert latest.run_id != first_run, "the decision never continued as new"
     assert latest_length < HISTORY_LIMITS["limit.historyCount.error"]
     assert offered.offer is not None
-    assert [d.offer_id for d in fakes.called("deploy_credit")] == [offered.offer.offer_id]
+    assert [d.offer_id for d in fakes.called("accept_and_deploy")] == [offered.offer.offer_id]
     assert len(fakes.called("fetch_history")) == 1 and len(fakes.called("approve")) == 1
     assert fakes.notified == ["offer_ready", "credit_active"]  # none repeated by a later run
     assert fakes.called("record_status") == [DecisionStatus.COOLING_OFF, DecisionStatus.OFFERED]

@@ -59,7 +59,7 @@ async def test_approved_offer_expires_on_its_timer(env: WorkflowEnvironment) -> 
     assert result.offer is not None and result.risk_score == 0.08
     assert fakes.notified == ["offer_ready", "offer_expired"]
     assert [s.outcome for s in fakes.called("settle_offer")] == ["EXPIRED"]
-    assert fakes.called("deploy_credit") == []
+    assert fakes.called("accept_and_deploy") == fakes.called("deploy_credit") == []
 
 
 async def test_no_income_is_denied_without_an_offer(env: WorkflowEnvironment) -> None:

@@ -1,0 +1,196 @@
+"""One customer's journey, timed from outside: request → offer, accept → 202, accept → ACTIVE.
+
+``bench.decisions`` fires one journey per open-loop tick, for ECS and for the synchronous
+baseline (``bench.lib.baseline``) alike: a fresh user asks for a decision and waits for the
+offer, accepts it at once, and the bench polls the database until the user's credit line exists
+(the account row ``deploy_credit`` writes, as ``GET /v1/me/credit`` would show it, without
+loading the API with polls). The three latencies land in three phases of the same run.
+
+Also here: the accept floor's driver (``bench.lib.floor``: an update and one activity on a bare
+workflow, the same schedule), and the embedded stack's Temporal dev server (file-backed, with
+the SQLite pragmas and dynamic config ``make run`` uses; ``bench.lib.services`` starts it in
+memory only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio.client import Client
+
+from bench.lib import floor
+from bench.lib.loops import Fire, Phase, Sample, open_loop
+from bench.lib.stack import Stack
+from ecs.contracts import workflow_id_for
+from ecs.db.tables import CreditAccount
+from ecs.settings import Settings
+from ecs.supervisor import accepts
+from ecs.temporal.devserver import find_binary, server_args
+
+POLL_INTERVAL = 0.002
+ACTIVE_TIMEOUT = 15.0
+
+
+def start_temporal_file(stack: Stack, settings: Settings) -> None:
+    """The dev server as ``make run`` starts it: history in a SQLite file, same pragmas."""
+    port = int(settings.temporal_address.rsplit(":", 1)[1])
+    argv = server_args(port=port, ui_port=None, db_filename=stack.tmp / "temporal.db")
+    stack.spawn("temporal", [find_binary("temporal"), *argv])
+    stack.wait_until("the Temporal dev server", lambda: accepts(port), timeout=90)
+
+
+@dataclass
+class Journeys:
+    """The three phases one open loop of journeys fills."""
+
+    who: str
+    cpu: str = ""  # cores used during the phase (bench.lib.service_cpu.used)
+    offer: Phase = field(init=False)
+    accept: Phase = field(init=False)
+    active: Phase = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.offer = Phase(f"{self.who}: request → offer")
+        self.accept = Phase(f"{self.who}: accept → 202")
+        self.active = Phase(f"{self.who}: accept → ACTIVE")
+
+    def phases(self) -> list[Phase]:
+        return [self.offer, self.accept, self.active]
+
+    def finish(self, elapsed: float) -> None:
+        for phase in (self.accept, self.active):
+            phase.elapsed = elapsed
+
+
+@dataclass(frozen=True)
+class Routes:
+    """Where a system under test takes a decision request and an accept."""
+
+    decide: str
+    decide_params: dict[str, str]
+    accept: Callable[[str], str]
+
+
+ECS_ROUTES = Routes(
+    "/v1/credit-decisions", {"wait": "10"}, lambda d: f"/v1/credit-decisions/{d}/accept"
+)
+BASELINE_ROUTES = Routes("/decide", {}, lambda d: f"/decide/{d}/accept")
+
+
+def journey(
+    http: httpx.AsyncClient,
+    routes: Routes,
+    engine: Engine,
+    take: Callable[[], tuple[uuid.UUID, str]],
+    into: Journeys,
+    *,
+    accept: bool = True,
+) -> Fire:
+    """An open-loop ``fire``: returns the request → offer sample, records the accept samples
+    in ``into`` (after the offer, on the same task, so the open loop waits for them)."""
+
+    async def fire(_i: int, tick: float) -> Sample:
+        user_id, token = take()
+        headers = {"Authorization": f"Bearer {token}"}
+        loop = asyncio.get_running_loop()
+        try:
+            response = await http.post(routes.decide, params=routes.decide_params, headers=headers)
+        except httpx.HTTPError as exc:
+            return Sample(loop.time() - tick, 0, False, error=f"{type(exc).__name__}: {exc}")
+        latency = loop.time() - tick
+        body = response.json() if response.content else {}
+        ok = response.status_code == 201 and body.get("offer") is not None
+        ref = workflow_id_for(body["id"]) if "id" in body else ""
+        sample = Sample(latency, response.status_code, ok, ref, "" if ok else str(body)[:200])
+        into.offer.samples.append(sample)
+        if ok and accept:
+            await _accept(http, routes, engine, user_id, body["id"], headers, into)
+        return sample
+
+    return fire
+
+
+async def _accept(
+    http: httpx.AsyncClient,
+    routes: Routes,
+    engine: Engine,
+    user_id: uuid.UUID,
+    decision_id: str,
+    headers: dict[str, str],
+    into: Journeys,
+) -> None:
+    loop = asyncio.get_running_loop()
+    sent = loop.time()
+    try:
+        response = await http.post(routes.accept(decision_id), headers=headers)
+    except httpx.HTTPError as exc:
+        into.accept.samples.append(Sample(loop.time() - sent, 0, False, error=str(exc)))
+        return
+    ok = response.status_code == 202
+    into.accept.samples.append(
+        Sample(loop.time() - sent, response.status_code, ok, error="" if ok else response.text)
+    )
+    if not ok:
+        return
+    deadline = time.monotonic() + ACTIVE_TIMEOUT
+    while not await asyncio.to_thread(_has_account, engine, user_id):
+        if time.monotonic() > deadline:
+            into.active.samples.append(Sample(loop.time() - sent, 0, False, error="never ACTIVE"))
+            return
+        await asyncio.sleep(POLL_INTERVAL)
+    into.active.samples.append(Sample(loop.time() - sent, 200, True))
+
+
+def _has_account(engine: Engine, user_id: uuid.UUID) -> bool:
+    with Session(engine) as session:
+        return session.get(CreditAccount, user_id) is not None
+
+
+async def accept_floor(
+    client: Client, task_queue: str, rate: float, duration: float
+) -> tuple[Phase, Phase]:
+    """The accept floor (``bench.lib.floor``): (update → answer, update → workflow done) of
+    workflows started beforehand, one accept per open-loop tick."""
+    count = max(1, round(rate * duration))
+    handles = await asyncio.gather(
+        *(
+            client.start_workflow(
+                floor.AcceptFloorWorkflow.run,
+                str(i),
+                id=f"bench-floor-{uuid.uuid4()}",
+                task_queue=task_queue,
+                execution_timeout=timedelta(minutes=5),
+            )
+            for i in range(count)
+        )
+    )
+    await asyncio.sleep(1.0)  # let every first workflow task finish before the first accept
+    answered, done = Phase("bare update → answered"), Phase("bare update → workflow done")
+    pending = iter(handles)
+
+    async def fire(_i: int, tick: float) -> Sample:
+        handle = next(pending)
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
+        try:
+            await handle.execute_update(floor.AcceptFloorWorkflow.accept, "u")
+            answered.samples.append(Sample(loop.time() - sent, 200, True, handle.id))
+            await handle.result()
+        except Exception as exc:
+            answered.samples.append(Sample(loop.time() - sent, 0, False, handle.id, str(exc)))
+            return Sample(loop.time() - sent, 0, False, handle.id, str(exc))
+        sample = Sample(loop.time() - sent, 200, True, handle.id)
+        done.samples.append(sample)
+        return sample
+
+    phase = await open_loop("bare accept floor", fire, rate, duration, ACTIVE_TIMEOUT)
+    answered.elapsed = done.elapsed = phase.elapsed
+    return answered, done
