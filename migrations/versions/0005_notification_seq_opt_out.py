@@ -5,8 +5,8 @@ opt-out from proactive offers.
 then id), with a correlated COUNT that PostgreSQL and SQLite both run; only then is it made
 NOT NULL and unique per user. The opt-out defaults to false: nobody is opted out by a migration.
 
-Revision ID: 0004_notify_seq
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-02
 
 """
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_notify_seq"
-down_revision: str | Sequence[str] | None = "0003"
+revision: str = "0005"
+down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
