@@ -40,7 +40,7 @@ class EventReader:
 
     async def silent_for(self, seconds: float) -> bool:
         """True when no event arrives within ``seconds`` (comments do not count)."""
-        await asyncio.sleep(seconds)  # the observation window itself, not a wait for a state
+        await asyncio.sleep(seconds)  # poll: the observation window itself, not a wait for a state
         return self._events.empty()
 
     async def close(self) -> None:

@@ -185,8 +185,12 @@ async def test_distress_reading_puts_an_open_decision_into_cooling_off(
         assert view.status in (DecisionStatus.PENDING, DecisionStatus.OFFERED), view
 
         redis_client = aioredis.Redis.from_url(redis_url)
+
+        async def the_client() -> Client:
+            return temporal_client
+
         signaller = Signaller(
-            lambda: asyncio.sleep(0, temporal_client),
+            the_client,
             thresholds_from(settings),
             settings.stream_signal_interval_ms,
         )
