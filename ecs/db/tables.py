@@ -25,6 +25,7 @@ from sqlalchemy import (
     func,
     select,
     text,
+    update,
 )
 from sqlmodel import Field, SQLModel
 
@@ -254,11 +255,22 @@ class Notification(SQLModel, table=True):
 def _number_notification(_mapper: Any, connection: Connection, target: Notification) -> None:
     """Every writer of the inbox numbers its row the same way: the user's last ``seq`` + 1.
 
-    Two concurrent inserts for one user pick the same number; the unique index refuses the
-    second at commit, after the first is visible, so numbers follow commit order and a retry
-    (``ecs.notifications.inbox.append``) takes the next one.
+    Concurrent inserts for one user queue first, so each reads the number the previous one
+    committed and numbers follow commit order: on PostgreSQL on the user's row (``FOR NO KEY
+    UPDATE``, which does not block the key-share locks foreign keys take), on SQLite on the
+    database's write lock, taken by a no-op write (the driver opens the transaction only at the
+    first write, so a plain read would see a number another writer is about to commit). Without
+    this, twelve writers racing for one number starved each other past any retry budget. The
+    unique index still refuses a duplicate number and ``ecs.notifications.inbox.append``
+    retries one.
     """
     if target.seq is None:
+        users = User.__table__  # type: ignore[attr-defined]
+        mine = users.c.id == target.user_id
+        if connection.dialect.name == "sqlite":
+            connection.execute(update(users).where(mine).values(email=users.c.email))
+        else:
+            connection.execute(select(users.c.id).where(mine).with_for_update(key_share=True))
         table = Notification.__table__  # type: ignore[attr-defined]
         target.seq = connection.execute(
             select(func.coalesce(func.max(table.c.seq), 0) + 1).where(
