@@ -109,7 +109,7 @@ def details_of(state: DecisionState) -> str:
 
     Status, outcome and band, the offer's terms and expiry (or how it ended), reasons, pauses.
     No personal data: the Web UI shows it unencrypted, so no user id, features, score inputs,
-    readings or free text from people (tests/workflows/test_summary.py).
+    readings or free text from people (tests/unit/test_decision_summary.py).
     """
     lines = [f"**Status:** {state.status.value}"]
     if state.outcome is not None:

@@ -13,6 +13,19 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas import MoneyOut, RateOut, examples
+from api.schemas.insights_examples import (
+    BAND,
+    BUCKET,
+    DAY,
+    DAY_OUTCOMES,
+    FAIRNESS,
+    GROUP,
+    PSI,
+    RATE_CHECK,
+    REASON,
+    TAKEAWAYS,
+    WEEK,
+)
 from ecs.insights.drift import PSI_MIN_SAMPLES, PsiReading
 from ecs.insights.fairness import FairnessGroup
 
@@ -21,97 +34,11 @@ class _Report(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-# The examples reuse each other, so a report's example is built from its parts' examples.
-_DAY = {
-    "day": "2026-12-01",
-    "users": 42,
-    "readings": 3180,
-    "avg_positivity": 0.12,
-    "avg_intensity": 0.47,
-    "avg_stress": 0.38,
-    "distress_readings": 61,
-}
-_TAKEAWAYS = {
-    "avg_stress_last_7d": 0.38,
-    "avg_stress_prev_7d": 0.35,
-    "stress_change_wow": 0.0857,
-    "active_users_7d": 57,
-    "distress_user_share_7d": 0.14,
-    "most_stressful_weekday": "Monday",
-    "most_stressful_weekday_avg": 0.44,
-    "summary": [
-        "Average stress rose 8.6% week over week (0.35 to 0.38).",
-        "14% of active users had at least one distress reading in the last 7 days.",
-        "Mondays are the most stressful day (average stress 0.44).",
-    ],
-}
-_BAND = {
-    "band": "B",
-    "decisions": 61,
-    "approved": 58,
-    "approval_rate": 0.9508,
-    "avg_interest_rate": "0.1850",
-}
-_BUCKET = {"lower": "5000.00", "upper": "10000.00", "count": 37}
-_REASON = {"code": "LOW_NET_CASH_FLOW", "count": 24, "share": 0.1132}
-_DAY_OUTCOMES = {"day": "2026-12-01", "by_outcome": {"APPROVED": 9, "DENIED": 2, "REFERRED": 1}}
-_WEEK = {
-    "week_start": "2026-11-25T14:00:00Z",
-    "week_end": "2026-12-02T14:00:00Z",
-    "model_version": "scorecard-1.0.1",
-    "decisions": 74,
-    "mean": 0.31,
-    "p50": 0.29,
-    "p90": 0.58,
-}
-_PSI = {
-    "value": 0.042,
-    "reading": "stable",
-    "recent_since": "2026-11-25T14:00:00Z",
-    "recent_count": 74,
-    "reference_count": 138,
-    "bin_edges": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
-    "recent_shares": [0.27, 0.39, 0.2, 0.1, 0.04],
-    "reference_shares": [0.3, 0.36, 0.2, 0.1, 0.04],
-}
-_GROUP = {
-    "group": "distress",
-    "decisions": 18,
-    "approved": 11,
-    "approval_rate": 0.6111,
-    "avg_limit": "6200.00",
-}
-_RATE_CHECK = {
-    "band": "B",
-    "avg_rate_distress": "0.1850",
-    "avg_rate_no_distress": "0.1850",
-    "difference": "0.0000",
-    "violation": False,
-}
-_FAIRNESS = {
-    "rule": "distress = stress_events_30d > 0 or latest_stress >= 0.8 in the decision's feature "
-    "snapshot; within a band the average rate must not differ between the groups",
-    "groups": [
-        _GROUP,
-        dict(
-            _GROUP,
-            group="no_distress",
-            decisions=194,
-            approved=171,
-            approval_rate=0.8814,
-            avg_limit="9100.00",
-        ),
-    ],
-    "rate_by_band": [_RATE_CHECK],
-    "violation": False,
-}
-
-
 # --- emotions ------------------------------------------------------------------------------------
 
 
 class EmotionDayPoint(_Report):
-    model_config = examples(_DAY)
+    model_config = examples(DAY)
 
     day: date
     users: int = Field(description="Distinct consenting users with readings that day (>= k)")
@@ -123,7 +50,7 @@ class EmotionDayPoint(_Report):
 
 
 class EmotionTakeaways(_Report):
-    model_config = examples(_TAKEAWAYS)
+    model_config = examples(TAKEAWAYS)
 
     avg_stress_last_7d: float | None
     avg_stress_prev_7d: float | None
@@ -147,8 +74,8 @@ class EmotionInsights(_Report):
             "last_day": "2026-12-02",
             "k_anonymity": 5,
             "suppressed_days": 2,
-            "days": [_DAY],
-            "takeaways": _TAKEAWAYS,
+            "days": [DAY],
+            "takeaways": TAKEAWAYS,
         }
     )
 
@@ -165,7 +92,7 @@ class EmotionInsights(_Report):
 
 
 class BandStats(_Report):
-    model_config = examples(_BAND)
+    model_config = examples(BAND)
 
     band: str
     decisions: int
@@ -175,7 +102,7 @@ class BandStats(_Report):
 
 
 class Bucket(_Report):
-    model_config = examples(_BUCKET)
+    model_config = examples(BUCKET)
 
     lower: MoneyOut
     upper: MoneyOut | None = Field(description="Exclusive; null for the open last bucket")
@@ -183,7 +110,7 @@ class Bucket(_Report):
 
 
 class ReasonCount(_Report):
-    model_config = examples(_REASON)
+    model_config = examples(REASON)
 
     code: str
     count: int
@@ -191,7 +118,7 @@ class ReasonCount(_Report):
 
 
 class DayOutcomes(_Report):
-    model_config = examples(_DAY_OUTCOMES)
+    model_config = examples(DAY_OUTCOMES)
 
     day: date = Field(description="UTC day")
     by_outcome: dict[str, int]
@@ -208,14 +135,14 @@ class CreditInsights(_Report):
             "by_outcome": {"APPROVED": 171, "DENIED": 29, "REFERRED": 12},
             "approval_rate": 0.8066,
             "unbanded": 19,
-            "bands": [_BAND],
+            "bands": [BAND],
             "approved_limits": 171,
             "avg_approved_limit": "8750.00",
-            "limit_histogram": [_BUCKET],
-            "reason_codes": [_REASON],
+            "limit_histogram": [BUCKET],
+            "reason_codes": [REASON],
             "referred_backlog": 3,
             "oldest_referred_at": "2026-12-01T16:20:05Z",
-            "by_day": [_DAY_OUTCOMES],
+            "by_day": [DAY_OUTCOMES],
             "model_versions": ["scorecard-1.0.1"],
             "policy_versions": ["policy-2026.11.1"],
         }
@@ -245,7 +172,7 @@ class CreditInsights(_Report):
 
 
 class WeeklyScore(_Report):
-    model_config = examples(_WEEK)
+    model_config = examples(WEEK)
 
     week_start: datetime
     week_end: datetime = Field(description="Exclusive; the newest week ends now")
@@ -257,7 +184,7 @@ class WeeklyScore(_Report):
 
 
 class PsiReport(_Report):
-    model_config = examples(_PSI)
+    model_config = examples(PSI)
 
     value: float | None = Field(
         description=f"Null when either window has fewer than {PSI_MIN_SAMPLES} scores"
@@ -272,7 +199,7 @@ class PsiReport(_Report):
 
 
 class GroupStats(_Report):
-    model_config = examples(_GROUP)
+    model_config = examples(GROUP)
 
     group: FairnessGroup
     decisions: int
@@ -282,7 +209,7 @@ class GroupStats(_Report):
 
 
 class BandRateCheck(_Report):
-    model_config = examples(_RATE_CHECK)
+    model_config = examples(RATE_CHECK)
 
     band: str
     avg_rate_distress: RateOut | None
@@ -292,7 +219,7 @@ class BandRateCheck(_Report):
 
 
 class FairnessReport(_Report):
-    model_config = examples(_FAIRNESS)
+    model_config = examples(FAIRNESS)
 
     rule: str
     groups: list[GroupStats]
@@ -307,9 +234,9 @@ class ModelInsights(_Report):
             "since": "2026-11-02T14:00:00Z",
             "model_version": "scorecard-1.0.1",
             "policy_version": "policy-2026.11.1",
-            "drift": [_WEEK],
-            "psi": _PSI,
-            "fairness": _FAIRNESS,
+            "drift": [WEEK],
+            "psi": PSI,
+            "fairness": FAIRNESS,
         }
     )
 
