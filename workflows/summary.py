@@ -7,6 +7,7 @@ the workflow sandbox and inside queries.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import NamedTuple
 
 from temporalio import workflow
@@ -14,6 +15,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from ecs.contracts import DecisionInput, DecisionState, DecisionView, OfferView
     from ecs.domain.policy import Decision
+    from ecs.domain.status import DecisionStatus
 
 
 class Message(NamedTuple):
@@ -86,20 +88,45 @@ def view_of(state: DecisionState, inp: DecisionInput, workflow_id: str) -> Decis
     )
 
 
+def _terms(credit_limit: Decimal, interest_rate: Decimal, credit_type: str | None) -> str:
+    kind = f" {credit_type.replace('_', '-').lower()}" if credit_type else ""
+    return f"{credit_limit} at {interest_rate * 100:.2f}% a year{kind}"
+
+
+def _offer_line(state: DecisionState, offer: OfferView) -> str:
+    """The offer's terms and where it stands: open until its expiry, or how it ended."""
+    terms = _terms(offer.credit_limit, offer.interest_rate, offer.credit_type)
+    expiry = f"{offer.expires_at:%Y-%m-%d %H:%M} UTC"
+    if state.status is DecisionStatus.EXPIRED:
+        return f"**Offer:** {terms}, expired {expiry}"
+    if state.settlement is not None:
+        return f"**Offer:** {terms}, {state.settlement.lower()}"
+    return f"**Offer:** {terms}, open until {expiry}"
+
+
 def details_of(state: DecisionState) -> str:
-    """The Markdown summary the Web UI shows on the workflow's page (no personal data)."""
+    """The Markdown the Web UI shows on the workflow's page: the decision's story so far.
+
+    Status, outcome and band, the offer's terms and expiry (or how it ended), reasons, pauses.
+    No personal data: the Web UI shows it unencrypted, so no user id, features, score inputs,
+    readings or free text from people (tests/unit/test_decision_summary.py).
+    """
     lines = [f"**Status:** {state.status.value}"]
     if state.outcome is not None:
         o = state.outcome
-        lines.append(f"**Outcome:** {o.decision.value} (band {o.risk_band or '-'})")
-        if o.decision is Decision.APPROVED:
-            lines.append(f"**Terms:** {o.credit_limit} at {o.interest_rate} ({o.credit_type})")
+        band = f", band {o.risk_band.value}" if o.risk_band else ""
+        lines.append(f"**Outcome:** {o.decision.value}{band}")
+        if state.offer is not None:
+            lines.append(_offer_line(state, state.offer))
+        elif o.decision is Decision.APPROVED:
+            credit_type = o.credit_type.value if o.credit_type else None
+            lines.append(f"**Terms:** {_terms(o.credit_limit, o.interest_rate, credit_type)}")
         if o.reason_codes:
             lines.append("**Reasons:** " + ", ".join(c.value for c in o.reason_codes))
     if state.review_error is not None:
         lines.append(f"**Last review refused:** {state.review_error}")
     if state.cooling_off_until is not None:
-        lines.append(f"**Cooling-off until:** {state.cooling_off_until.isoformat()}")
+        lines.append(f"**Cooling-off until:** {state.cooling_off_until:%Y-%m-%d %H:%M:%S} UTC")
     lines.append(f"**Emotion signals:** {state.signals}")
     if state.runs > 1:
         lines.append(f"**Runs:** {state.runs} (continued as new to keep history small)")

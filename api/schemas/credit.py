@@ -13,12 +13,73 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
-from api.schemas import Money, MoneyOut, Rate, RateOut, _Public, _Request
+from api.schemas import (
+    EXAMPLE_DECIDED_AT,
+    EXAMPLE_DECISION_ID,
+    EXAMPLE_EXPIRES_AT,
+    EXAMPLE_OFFER_ID,
+    EXAMPLE_REQUESTED_AT,
+    EXAMPLE_USER_ID,
+    Money,
+    MoneyOut,
+    Rate,
+    RateOut,
+    _Public,
+    _Request,
+    examples,
+)
 from ecs.contracts import CreditTypeName
 from ecs.domain.status import DecisionStatus, OfferStatus
 
+_OFFER = {
+    "id": EXAMPLE_OFFER_ID,
+    "credit_limit": "7500.00",
+    "interest_rate": "0.1850",
+    "credit_type": "SHORT_TERM",
+    "expires_at": EXAMPLE_EXPIRES_AT,
+    "status": "OPEN",
+}
+_OFFERED = {
+    "id": EXAMPLE_DECISION_ID,
+    "status": "OFFERED",
+    "approved": True,
+    "risk_score": 0.2314,
+    "risk_band": "B",
+    "credit_limit": "7500.00",
+    "interest_rate": "0.1850",
+    "credit_type": "SHORT_TERM",
+    "reason_codes": ["LOW_NET_CASH_FLOW", "SHORT_ACCOUNT_HISTORY"],
+    "offer": _OFFER,
+    "cooling_off_until": None,
+    "model_version": "scorecard-1.0.1",
+    "policy_version": "policy-2026.11.1",
+    "requested_at": EXAMPLE_REQUESTED_AT,
+    "updated_at": EXAMPLE_DECIDED_AT,
+    "source": "workflow",
+}
+_REFERRED = {
+    "id": "9a4c6e8f-0b2d-4f1a-8c3e-5d7f9b1a3c5e",
+    "status": "REFERRED",
+    "approved": None,
+    "risk_score": None,
+    "risk_band": None,
+    "credit_limit": None,
+    "interest_rate": None,
+    "credit_type": None,
+    "reason_codes": ["MODEL_UNAVAILABLE"],
+    "offer": None,
+    "cooling_off_until": None,
+    "model_version": None,
+    "policy_version": "policy-2026.11.1",
+    "requested_at": "2026-12-02T13:41:07.915000Z",
+    "updated_at": "2026-12-02T13:41:15.002000Z",
+    "source": "database",
+}
+
 
 class OfferPublic(_Public):
+    model_config = examples(_OFFER)
+
     id: uuid.UUID
     credit_limit: MoneyOut
     interest_rate: RateOut
@@ -34,6 +95,8 @@ class DecisionPublic(_Public):
     COOLING_OFF before scoring, REFERRED to an analyst). The terms (``credit_limit``,
     ``interest_rate``, ``credit_type``) exist only for an approval; otherwise they are null.
     """
+
+    model_config = examples(_OFFERED, _REFERRED)
 
     id: uuid.UUID
     status: DecisionStatus
@@ -60,20 +123,37 @@ class DecisionActionResult(_Public):
     """Answer to accept/decline/review: the action took effect (now, or on an earlier attempt
     of the same request); its effects follow asynchronously."""
 
+    model_config = examples({"decision_id": EXAMPLE_DECISION_ID, "status": "ACCEPTED"})
+
     decision_id: uuid.UUID
     status: DecisionStatus
 
 
 class DeclineBody(_Request):
+    model_config = examples({"reason": "I found a better rate elsewhere"})
+
     reason: str | None = Field(default=None, max_length=500)
 
 
 class ReviewQueueItem(DecisionPublic):
+    model_config = examples(dict(_REFERRED, user_id=EXAMPLE_USER_ID))
+
     user_id: uuid.UUID
 
 
 class ReviewCreate(_Request):
     """An analyst's resolution; approving needs the full terms, since no model produced them."""
+
+    model_config = examples(
+        {
+            "approve": True,
+            "comment": "Stable salary for 14 months; the model was down, not the customer.",
+            "credit_limit": "5000.00",
+            "interest_rate": "0.2100",
+            "credit_type": "SHORT_TERM",
+        },
+        {"approve": False, "comment": "Income does not cover the requested exposure."},
+    )
 
     approve: bool
     comment: str = Field(min_length=3, max_length=2000)

@@ -12,7 +12,20 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas import MoneyOut, RateOut
+from api.schemas import MoneyOut, RateOut, examples
+from api.schemas.insights_examples import (
+    BAND,
+    BUCKET,
+    DAY,
+    DAY_OUTCOMES,
+    FAIRNESS,
+    GROUP,
+    PSI,
+    RATE_CHECK,
+    REASON,
+    TAKEAWAYS,
+    WEEK,
+)
 from ecs.insights.drift import PSI_MIN_SAMPLES, PsiReading
 from ecs.insights.fairness import FairnessGroup
 
@@ -25,6 +38,8 @@ class _Report(BaseModel):
 
 
 class EmotionDayPoint(_Report):
+    model_config = examples(DAY)
+
     day: date
     users: int = Field(description="Distinct consenting users with readings that day (>= k)")
     readings: int
@@ -35,6 +50,8 @@ class EmotionDayPoint(_Report):
 
 
 class EmotionTakeaways(_Report):
+    model_config = examples(TAKEAWAYS)
+
     avg_stress_last_7d: float | None
     avg_stress_prev_7d: float | None
     stress_change_wow: float | None = Field(
@@ -50,6 +67,18 @@ class EmotionTakeaways(_Report):
 
 
 class EmotionInsights(_Report):
+    model_config = examples(
+        {
+            "window_days": 30,
+            "first_day": "2026-11-03",
+            "last_day": "2026-12-02",
+            "k_anonymity": 5,
+            "suppressed_days": 2,
+            "days": [DAY],
+            "takeaways": TAKEAWAYS,
+        }
+    )
+
     window_days: int
     first_day: date
     last_day: date
@@ -63,6 +92,8 @@ class EmotionInsights(_Report):
 
 
 class BandStats(_Report):
+    model_config = examples(BAND)
+
     band: str
     decisions: int
     approved: int
@@ -71,23 +102,52 @@ class BandStats(_Report):
 
 
 class Bucket(_Report):
+    model_config = examples(BUCKET)
+
     lower: MoneyOut
     upper: MoneyOut | None = Field(description="Exclusive; null for the open last bucket")
     count: int
 
 
 class ReasonCount(_Report):
+    model_config = examples(REASON)
+
     code: str
     count: int
     share: float = Field(description="Share of decisions carrying this code")
 
 
 class DayOutcomes(_Report):
+    model_config = examples(DAY_OUTCOMES)
+
     day: date = Field(description="UTC day")
     by_outcome: dict[str, int]
 
 
 class CreditInsights(_Report):
+    model_config = examples(
+        {
+            "window_days": 30,
+            "since": "2026-11-02T14:00:00Z",
+            "model_version": "scorecard-1.0.1",
+            "policy_version": "policy-2026.11.1",
+            "decisions": 212,
+            "by_outcome": {"APPROVED": 171, "DENIED": 29, "REFERRED": 12},
+            "approval_rate": 0.8066,
+            "unbanded": 19,
+            "bands": [BAND],
+            "approved_limits": 171,
+            "avg_approved_limit": "8750.00",
+            "limit_histogram": [BUCKET],
+            "reason_codes": [REASON],
+            "referred_backlog": 3,
+            "oldest_referred_at": "2026-12-01T16:20:05Z",
+            "by_day": [DAY_OUTCOMES],
+            "model_versions": ["scorecard-1.0.1"],
+            "policy_versions": ["policy-2026.11.1"],
+        }
+    )
+
     window_days: int
     since: datetime = Field(description="Start of the window: now minus window_days")
     model_version: str | None = Field(description="The model filter applied; null for all")
@@ -112,6 +172,8 @@ class CreditInsights(_Report):
 
 
 class WeeklyScore(_Report):
+    model_config = examples(WEEK)
+
     week_start: datetime
     week_end: datetime = Field(description="Exclusive; the newest week ends now")
     model_version: str
@@ -122,6 +184,8 @@ class WeeklyScore(_Report):
 
 
 class PsiReport(_Report):
+    model_config = examples(PSI)
+
     value: float | None = Field(
         description=f"Null when either window has fewer than {PSI_MIN_SAMPLES} scores"
     )
@@ -135,6 +199,8 @@ class PsiReport(_Report):
 
 
 class GroupStats(_Report):
+    model_config = examples(GROUP)
+
     group: FairnessGroup
     decisions: int
     approved: int
@@ -143,6 +209,8 @@ class GroupStats(_Report):
 
 
 class BandRateCheck(_Report):
+    model_config = examples(RATE_CHECK)
+
     band: str
     avg_rate_distress: RateOut | None
     avg_rate_no_distress: RateOut | None
@@ -151,6 +219,8 @@ class BandRateCheck(_Report):
 
 
 class FairnessReport(_Report):
+    model_config = examples(FAIRNESS)
+
     rule: str
     groups: list[GroupStats]
     rate_by_band: list[BandRateCheck]
@@ -158,6 +228,18 @@ class FairnessReport(_Report):
 
 
 class ModelInsights(_Report):
+    model_config = examples(
+        {
+            "window_days": 30,
+            "since": "2026-11-02T14:00:00Z",
+            "model_version": "scorecard-1.0.1",
+            "policy_version": "policy-2026.11.1",
+            "drift": [WEEK],
+            "psi": PSI,
+            "fairness": FAIRNESS,
+        }
+    )
+
     window_days: int
     since: datetime = Field(description="Start of the window: now minus window_days")
     model_version: str | None = Field(description="The model filter applied; null for all")

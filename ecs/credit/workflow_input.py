@@ -8,6 +8,7 @@ for update-with-start: a business-key id, ``USE_EXISTING`` while it runs and
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from temporalio.common import (
@@ -35,6 +36,20 @@ def decision_input(decision: CreditDecision, settings: Settings) -> DecisionInpu
     )
 
 
+def static_summary(decision: CreditDecision, settings: Settings) -> str:
+    """The Web UI list's one line: what this is, when it was asked, how long an offer lasts.
+
+    The id is already the list's first column; the live story (status, band, outcome, the
+    offer's terms and expiry) is the workflow's current details (``workflows.summary``).
+    """
+    ttl = timedelta(seconds=settings.offer_ttl_seconds)
+    valid = f"{ttl.days} d" if ttl.days and not ttl.seconds else f"{ttl.total_seconds() / 3600:g} h"
+    return (
+        f"Credit decision, requested {decision.requested_at:%Y-%m-%d %H:%M} UTC; "
+        f"an offer is valid {valid}"
+    )
+
+
 def start_options(decision: CreditDecision, settings: Settings) -> dict[str, Any]:
     """How every decision workflow is started (plain start or update-with-start alike)."""
     return {
@@ -43,7 +58,7 @@ def start_options(decision: CreditDecision, settings: Settings) -> dict[str, Any
         "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
         "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
         # What an operator sees first in the Web UI; no personal data (it is not encrypted).
-        "static_summary": f"Credit decision {decision.id}",
+        "static_summary": static_summary(decision, settings),
         "static_details": (
             "Fetch history → score → apply policy → offer → accept / decline / expiry. "
             "Query `status` for the live state; signal `emotion` with plain JSON."

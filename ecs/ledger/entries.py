@@ -47,7 +47,24 @@ LedgerId = Annotated[
 class LedgerTransaction(BaseModel):
     """One transaction as the ledger records it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        allow_inf_nan=False,
+        json_schema_extra={
+            "examples": [
+                {
+                    "ledger_id": "tx-2026-000123",
+                    "user_id": "5f0c6f7e-2b8a-4c1d-9e3f-7a6b5c4d3e21",
+                    "amount": "4200.00",
+                    "currency": "BRL",
+                    "direction": "in",
+                    "occurred_at": "2026-11-28T09:00:00Z",
+                    "description": "Salary",
+                }
+            ]
+        },
+    )
 
     ledger_id: LedgerId
     user_id: uuid.UUID

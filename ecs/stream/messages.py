@@ -119,6 +119,20 @@ class ReadingBatch(BaseModel):
 
 
 class IngestAccepted(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "accepted": 2,
+                    "event_ids": [
+                        "c4a7e1f0-6b3d-4d2e-9f8a-1b5c7d9e0f23",
+                        "d5b8f2a1-7c4e-4e3f-8a9b-2c6d8e0f1a34",
+                    ],
+                }
+            ]
+        }
+    )
+
     accepted: int
     event_ids: list[uuid.UUID]
 
