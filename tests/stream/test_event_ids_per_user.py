@@ -24,7 +24,8 @@ THRESHOLDS = CoolingOffThresholds()
 def _same_id_from_two_users(engine: Engine, *, raw: bool) -> None:
     a, b = make_users(engine, 2)
     first = reading(a)
-    theirs = dataclasses.replace(reading(b), event_id=first.event_id)
+    # Same id and same moment: on PostgreSQL the old key (occurred_at, event_id) met here too.
+    theirs = dataclasses.replace(reading(b), event_id=first.event_id, occurred_at=first.occurred_at)
 
     def store(batch: list[StreamReading]) -> tuple[int, int]:
         if raw:
