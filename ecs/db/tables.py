@@ -93,11 +93,13 @@ class Transaction(SQLModel, table=True):
 
 
 class EmotionEvent(SQLModel, table=True):
-    """One raw reading. The client-chosen event id is the key: redelivery is a no-op.
+    """One raw reading. The user's client-chosen event id is the key: redelivery is a no-op.
 
-    On PostgreSQL the table is partitioned by day of ``occurred_at`` (migration 0004), its primary
-    key is ``(occurred_at, event_id)`` and the ``occurred_at`` index is that key; the model keeps
-    the SQLite shape, which is also what the ORM needs to identify a row.
+    Event ids are unique per user, not per table (migration 0008): another user sending the same
+    id is another reading, never a "duplicate" that pre-empts this one. On PostgreSQL the table is
+    partitioned by day of ``occurred_at`` (migration 0004), its primary key is
+    ``(occurred_at, user_id, event_id)`` and the ``occurred_at`` index is that key; the model keeps
+    the SQLite shape ``(event_id, user_id)``, which is also what the ORM needs to identify a row.
     """
 
     __tablename__ = "emotion_events"
@@ -107,7 +109,7 @@ class EmotionEvent(SQLModel, table=True):
     )
 
     event_id: uuid.UUID = Field(primary_key=True)
-    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
+    user_id: uuid.UUID = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
     occurred_at: datetime = Field(sa_type=UTCDateTime())
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     kind: str = Field(sa_type=String(32))

@@ -7,8 +7,8 @@ Guarantees and how they are kept:
   before XACK leaves the entries in the group's pending list.
 * **Nothing lost when a consumer dies.** Every consumer periodically XAUTOCLAIMs entries idle for
   longer than ``stream_claim_idle_ms`` (a dead peer's, or its own from a previous life).
-* **Nothing counted twice.** Redelivery is expected; the raw insert is idempotent on ``event_id``
-  and aggregates only grow for rows that insert actually created.
+* **Nothing counted twice.** Redelivery is expected; the raw insert is idempotent on the user's
+  ``event_id`` and aggregates only grow for rows that insert actually created.
 * **One bad entry cannot stall the stream.** An undecodable entry, one delivered more than
   ``stream_max_deliveries`` times, or a reading the database refuses (e.g. an unknown user) goes to
   ``<stream>:dead`` with its error and original fields, then is acknowledged. A failing batch is

@@ -52,9 +52,9 @@ WITH src AS (
 ), staged AS (
     INSERT INTO {STAGING} (event_id, user_id, occurred_at, received_at, kind, positivity,
                            intensity, stress, context)
-    SELECT DISTINCT ON (event_id) event_id, user_id, occurred_at::timestamptz,
+    SELECT DISTINCT ON (user_id, event_id) event_id, user_id, occurred_at::timestamptz,
            received_at::timestamptz, kind, positivity, intensity, stress, context::json
-    FROM good ORDER BY event_id
+    FROM good ORDER BY user_id, event_id
     RETURNING user_id
 )
 SELECT (SELECT count(*) FROM src), (SELECT count(*) FROM good),
@@ -124,7 +124,7 @@ def persist_raw(engine: Engine, batch: bytes, thresholds: CoolingOffThresholds) 
                 MERGE_STAGED,
                 {"stress": thresholds.distress_stress, "intensity": thresholds.distress_intensity},
             )
-            result.inserted = {row[0] for row in cursor.fetchall()}
+            result.inserted = {(row[0], row[1]) for row in cursor.fetchall()}
             result.duplicates = total - len(result.inserted) - result.refused
             return RawResult(readings=total, result=result, for_signals=for_signals)
     except (_PortablePath, psycopg.DataError, psycopg.IntegrityError, UnicodeDecodeError):

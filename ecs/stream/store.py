@@ -1,14 +1,15 @@
 """The consumer's database write: raw readings + daily aggregates in one transaction.
 
 Exactly-once *effects* over an at-least-once stream rest on one trick: the raw insert is
-``ON CONFLICT <reading key> DO NOTHING RETURNING event_id``, and the aggregates are incremented
-only for the ids that statement returned. The reading key is ``event_id`` on SQLite and
-``(occurred_at, event_id)`` on PostgreSQL, whose partitioned table needs the partition key in
-every unique index (migration 0004 explains why that deduplicates every redelivery just the
-same). A redelivered reading therefore changes nothing, and a
-concurrent duplicate (two consumers after a claim) blocks on the primary key until the first
-transaction commits, then is skipped. Both run in the same transaction, so raw rows and sums can
-never disagree.
+``ON CONFLICT <reading key> DO NOTHING RETURNING user_id, event_id``, and the aggregates are
+incremented only for the readings that statement returned. Event ids are the client's, so they
+are unique per user, never across users (migration 0008): the reading key is
+``(event_id, user_id)`` on SQLite and ``(occurred_at, user_id, event_id)`` on PostgreSQL, whose
+partitioned table needs the partition key in every unique index (migrations 0004 and 0008 explain
+why that deduplicates every redelivery just the same). A redelivered reading therefore changes
+nothing, and a concurrent duplicate (two consumers after a claim) blocks on the primary key until
+the first transaction commits, then is skipped. Both run in the same transaction, so raw rows and
+sums can never disagree.
 """
 
 from __future__ import annotations
@@ -52,9 +53,14 @@ def _without_consent(conn: Connection, user_ids: Sequence[uuid.UUID]) -> set[uui
     return set(conn.execute(query).scalars().all())
 
 
+ReadingKey = tuple[uuid.UUID, uuid.UUID]  # (user_id, event_id)
+
+
 @dataclass
 class PersistResult:
-    inserted: set[uuid.UUID] = field(default_factory=set)
+    # (user id, event id) of the readings this transaction stored: one user's event id never
+    # stands for another user's reading.
+    inserted: set[ReadingKey] = field(default_factory=set)
     duplicates: int = 0
     # Readings of users who withdrew consent or were erased after the app sent them: dropped.
     refused: int = 0
@@ -130,10 +136,10 @@ def persist(
     lookup_open_decisions: bool = True,
 ) -> PersistResult:
     """Insert new readings, bump aggregates for the new ones, find open decisions; one commit."""
-    unique: dict[uuid.UUID, StreamReading] = {}
+    unique: dict[ReadingKey, StreamReading] = {}
     for r in readings:
-        unique.setdefault(r.event_id, r)
-    ordered = sorted(unique.values(), key=lambda r: str(r.event_id))
+        unique.setdefault((r.user_id, r.event_id), r)
+    ordered = sorted(unique.values(), key=lambda r: (str(r.user_id), str(r.event_id)))
     result = PersistResult()
     now = utcnow()
     with engine.begin() as conn:
@@ -169,12 +175,12 @@ def _row_insert(
     ordered: Sequence[StreamReading],
     thresholds: CoolingOffThresholds,
     now: datetime,
-) -> set[uuid.UUID]:
+) -> set[ReadingKey]:
     """Portable path (SQLite): multi-row INSERT ... RETURNING, then aggregate the new rows."""
     stmt = (
         _insert(conn, EVENTS)
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(EVENTS.c.event_id)
+        .on_conflict_do_nothing(index_elements=["user_id", "event_id"])
+        .returning(EVENTS.c.user_id, EVENTS.c.event_id)
     )
     rows = [
         {
@@ -192,8 +198,8 @@ def _row_insert(
     ]
     # executemany + RETURNING uses SQLAlchemy's "insertmanyvalues": multi-row VALUES pages of
     # 1,000, so a batch costs a handful of round trips, not one per row.
-    inserted = set(conn.execute(stmt, rows).scalars().all())
-    fresh = [r for r in ordered if r.event_id in inserted]
+    inserted: set[ReadingKey] = {(row[0], row[1]) for row in conn.execute(stmt, rows)}
+    fresh = [r for r in ordered if (r.user_id, r.event_id) in inserted]
     if fresh:
         aggregates = daily_rows(fresh, thresholds, now)
         for start in range(0, len(aggregates), DAILY_CHUNK):
@@ -213,8 +219,8 @@ _COPY_COLUMNS = (
 # ORDER BY keeps the lock order stable across consumers (no deadlocks between two batches).
 MERGE_STAGED = f"""
 WITH ins AS (
-    INSERT INTO emotion_events SELECT * FROM {STAGING} ORDER BY event_id
-    ON CONFLICT (occurred_at, event_id) DO NOTHING
+    INSERT INTO emotion_events SELECT * FROM {STAGING} ORDER BY user_id, event_id
+    ON CONFLICT (occurred_at, user_id, event_id) DO NOTHING
     RETURNING event_id, user_id, occurred_at, positivity, intensity, stress
 ), agg AS (
     INSERT INTO emotion_daily (user_id, day, readings, positivity_sum, intensity_sum,
@@ -231,13 +237,13 @@ WITH ins AS (
         distress_count = emotion_daily.distress_count + excluded.distress_count,
         updated_at = excluded.updated_at
 )
-SELECT event_id FROM ins
+SELECT user_id, event_id FROM ins
 """
 
 
 def _copy_insert(
     conn: Connection, ordered: Sequence[StreamReading], thresholds: CoolingOffThresholds
-) -> set[uuid.UUID]:
+) -> set[ReadingKey]:
     """PostgreSQL path: COPY into a session temp table, then one merge statement.
 
     Measured ~6x the portable path (about 60k vs 10k readings/s per consumer on 2 cores): COPY
@@ -259,7 +265,7 @@ def _copy_insert(
             MERGE_STAGED,
             {"stress": thresholds.distress_stress, "intensity": thresholds.distress_intensity},
         )
-        return {row[0] for row in cursor.fetchall()}
+        return {(row[0], row[1]) for row in cursor.fetchall()}
     except psycopg.Error as exc:
         # The raw driver bypasses SQLAlchemy's exception wrapping; restore it, so the consumer
         # still tells poison (integrity/data errors: dead-letter) from an outage (hold + retry).
