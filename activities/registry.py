@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from activities.credit_lines import CreditLineActivities
 from activities.decision import DecisionActivities
 from activities.history import HistoryActivities
 from activities.notifications import LoggingPushProvider, PushProvider
@@ -46,6 +47,7 @@ def build_activities(
     events = RedisEventPublisher.from_url(settings.effective_redis_url, settings.events_channel)
     notify = NotifyActivities(engine, push or LoggingPushProvider(), events)
     proactive = ProactiveActivities(engine, settings)
+    lines = CreditLineActivities(engine, settings, events)
     return [
         history.fetch_history,
         decisions.score,
@@ -57,4 +59,9 @@ def build_activities(
         notify.notify,
         proactive.select_eligible,
         proactive.start_decision,
+        lines.select_due_lines,
+        lines.propose_terms,
+        lines.record_change,
+        lines.apply_change,
+        lines.notify_line,
     ]

@@ -85,7 +85,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _v1_routers() -> list[APIRouter]:
     """Resource routers; imported here so a module missing a router fails loudly at start."""
-    from api.routes import auth, decisions, events, ledger, me, privacy, reviews, transactions
+    from api.routes import (
+        auth,
+        credit_lines,
+        decisions,
+        events,
+        ledger,
+        me,
+        privacy,
+        reviews,
+        transactions,
+    )
 
     return [
         auth.router,
@@ -95,6 +105,7 @@ def _v1_routers() -> list[APIRouter]:
         reviews.router,
         insights.router,
         me.router,
+        credit_lines.router,
         events.router,
         privacy.router,
     ]

@@ -95,6 +95,18 @@ class Settings(BaseSettings):
     cooling_off_distress_intensity: float = Field(default=0.6, ge=0, le=1)
     cooling_off_calm_stress: float = Field(default=0.5, ge=0, le=1)
 
+    # Credit-line re-evaluation (ecs.credit_lines), run by the proactive-offers schedule.
+    reevaluation_interval_days: float = Field(
+        default=30, gt=0, description="Re-score an active line this long after its last review"
+    )
+    reevaluation_max_per_run: int = Field(default=100, gt=0)
+    limit_decrease_notice_days: float = Field(
+        default=30, gt=0, description="Notice between a limit decrease and its taking effect"
+    )
+    limit_increase_offer_days: float = Field(
+        default=14, gt=0, description="How long a re-evaluation's increase offer stays open"
+    )
+
     # Live notifications (GET /v1/me/events): the Redis channel every API instance subscribes to,
     # the heartbeat (also the stream's catch-up read of the inbox) and the per-user bound.
     events_channel: str = "ecs:notifications"

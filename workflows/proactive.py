@@ -7,6 +7,10 @@ counted out: the next run selects that user again, since they still have no open
 Each user's idempotency key is derived from this run's workflow id, so a retried start never
 makes a second decision. Decisions are not children: they outlive the run and are addressed by
 their own business-key ids, like the ones the API starts.
+
+From the ``REEVALUATION_PATCH`` on, the run also starts one ``CreditLineReviewWorkflow`` per
+active line due for re-evaluation (``workflows.credit_line``); runs recorded before it replay
+without.
 """
 
 from __future__ import annotations
@@ -17,8 +21,16 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from ecs.credit_lines.contract import (
+        REEVALUATION_PATCH,
+        CreditLines,
+        DueInput,
+        ReviewInput,
+        review_workflow_id,
+    )
     from ecs.proactive.contract import (
         WORKFLOW_NAME,
         Proactive,
@@ -27,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         SelectInput,
         StartInput,
     )
+    from workflows.credit_line import CreditLineReviewWorkflow
 
 SELECT_TIMEOUT = timedelta(seconds=60)
 START_TIMEOUT = timedelta(seconds=30)
@@ -68,6 +81,31 @@ class ProactiveOffersWorkflow:
                 raise result
             elif result.created:
                 started += 1
-        summary = ProactiveSummary(selected=len(users), started=started)
-        workflow.set_current_details(f"{started} decisions started of {len(users)} selected")
+        reviews = 0
+        if workflow.patched(REEVALUATION_PATCH):
+            reviews = await self._start_reviews(run_id, inp.user_ids)
+        summary = ProactiveSummary(selected=len(users), started=started, reviews=reviews)
+        workflow.set_current_details(
+            f"{started} decisions started of {len(users)} selected; {reviews} line reviews started"
+        )
         return summary
+
+    async def _start_reviews(self, run_id: str, among: list[str] | None) -> int:
+        """One ``CreditLineReviewWorkflow`` per due line, abandoned: a review outlives the run
+        (a notice lasts weeks). Its id is the line's and this run's, so it is never doubled."""
+        lines = await workflow.execute_activity_method(
+            CreditLines.select_due_lines,
+            DueInput(account_ids=among),
+            start_to_close_timeout=SELECT_TIMEOUT,
+        )
+        for account_id in lines:
+            await workflow.start_child_workflow(
+                CreditLineReviewWorkflow.run,
+                ReviewInput(account_id=account_id),
+                id=review_workflow_id(account_id, run_id),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                static_summary="Credit-line re-evaluation",
+                static_details="Re-scores an active line by the decisions' policy: a decrease "
+                "with notice, an increase offered for acceptance, or no change.",
+            )
+        return len(lines)

@@ -68,6 +68,34 @@ class CreditAccount(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
 
 
+class CreditLineChange(SQLModel, table=True):
+    """Append-only history of a credit line's re-evaluations (``ecs.credit_lines``).
+
+    One row per step of a review (no change, decrease noticed, decrease applied, increase
+    offered, accepted or expired, flagged): never updated, never deleted while the line exists.
+    ``(workflow_id, kind)`` is unique so a retried activity appends nothing twice.
+    """
+
+    __tablename__ = "credit_line_changes"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "kind", name="uq_credit_line_changes_step"),
+        Index("ix_credit_line_changes_account_time", "account_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: uuid.UUID = Field(foreign_key="credit_accounts.user_id", ondelete="CASCADE")
+    kind: str = Field(sa_type=String(24))
+    old_limit: Decimal = Field(sa_type=MONEY)
+    new_limit: Decimal = Field(sa_type=MONEY)
+    old_rate: Decimal = Field(sa_type=RATE)
+    new_rate: Decimal = Field(sa_type=RATE)
+    effective_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    workflow_id: str = Field(sa_type=String(160))
+    model_version: str | None = Field(default=None, sa_type=String(64))
+    policy_version: str = Field(sa_type=String(32))
+
+
 class Transaction(SQLModel, table=True):
     """One money movement from the lender's ledger (``ecs.ledger``), never from the customer.
 

@@ -25,7 +25,7 @@ class ProactiveInput(_Msg):
     for a cohort (``user_ids``) or with another bound (``limit``)."""
 
     limit: int | None = Field(default=None, gt=0)
-    user_ids: list[str] | None = None
+    user_ids: list[str] | None = None  # also bounds the credit lines re-evaluated
 
 
 class SelectInput(_Msg):
@@ -46,6 +46,7 @@ class StartResult(_Msg):
 class ProactiveSummary(_Msg):
     selected: int
     started: int
+    reviews: int = 0  # credit-line re-evaluations started (ecs.credit_lines)
 
 
 class Proactive(ABC):

@@ -130,6 +130,7 @@ async def test_the_schedule_registers_idempotently_keeps_a_pause_and_runs(
         update={
             "temporal_task_queue": f"proactive-test-{suffix}",
             "proactive_min_transactions": 10**9,
+            "reevaluation_interval_days": 10**5,
         }
     )
     schedule_id = f"proactive-offers-test-{suffix}"

@@ -20,7 +20,8 @@ from ecs.domain.status import DecisionStatus, RecordKind
 from tests.support import fresh_postgres_database
 
 TABLES = {
-    "users", "credit_accounts", "transactions", "emotion_events", "emotion_daily",
+    "users", "credit_accounts", "credit_line_changes", "transactions", "emotion_events",
+    "emotion_daily",
     "credit_decisions", "decision_records", "offers", "notifications",
 }  # fmt: skip
 
