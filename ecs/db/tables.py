@@ -123,7 +123,7 @@ class Transaction(SQLModel, table=True):
 class EmotionEvent(SQLModel, table=True):
     """One raw reading. The user's client-chosen event id is the key: redelivery is a no-op.
 
-    Event ids are unique per user, not per table (migration 0008): another user sending the same
+    Event ids are unique per user, not per table (migration 0007): another user sending the same
     id is another reading, never a "duplicate" that pre-empts this one. On PostgreSQL the table is
     partitioned by day of ``occurred_at`` (migration 0004), its primary key is
     ``(occurred_at, user_id, event_id)`` and the ``occurred_at`` index is that key; the model keeps

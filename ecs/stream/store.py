@@ -3,9 +3,9 @@
 Exactly-once *effects* over an at-least-once stream rest on one trick: the raw insert is
 ``ON CONFLICT <reading key> DO NOTHING RETURNING user_id, event_id``, and the aggregates are
 incremented only for the readings that statement returned. Event ids are the client's, so they
-are unique per user, never across users (migration 0008): the reading key is
+are unique per user, never across users (migration 0007): the reading key is
 ``(event_id, user_id)`` on SQLite and ``(occurred_at, user_id, event_id)`` on PostgreSQL, whose
-partitioned table needs the partition key in every unique index (migrations 0004 and 0008 explain
+partitioned table needs the partition key in every unique index (migrations 0004 and 0007 explain
 why that deduplicates every redelivery just the same). A redelivered reading therefore changes
 nothing, and a concurrent duplicate (two consumers after a claim) blocks on the primary key until
 the first transaction commits, then is skipped. Both run in the same transaction, so raw rows and

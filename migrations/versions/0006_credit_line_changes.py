@@ -4,7 +4,7 @@ Each re-evaluation of an active line appends its steps here (no change, decrease
 applied, increase offered, accepted or expired, flagged for an analyst); the interval to the next
 review is measured from the latest row. A new table only: nothing existing is rewritten.
 
-Revision ID: 0007
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-02
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
+revision: str = "0006"
 down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

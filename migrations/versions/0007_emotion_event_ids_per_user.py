@@ -24,8 +24,8 @@ Downgrade: the wider key is narrowed back; rows that only the per-user key allow
 event id from two users, or on PostgreSQL the same (occurred_at, event_id)) keep one row each, the
 first user by id; the daily sums are left as they are.
 
-Revision ID: 0008
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02
 
 """
@@ -34,8 +34,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0005"
+revision: str = "0007"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
