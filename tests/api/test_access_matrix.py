@@ -48,6 +48,20 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
         "analyst": {404},
         "nobody": {401},
     },
+    # A customer's credit line is keyed by the customer's id; nothing is offered yet, so the
+    # owner's accept is a 409, never a 2xx.
+    ("GET", "/v1/me/credit-lines/{account_id}/changes"): {
+        "owner": {200},
+        "other": {404},
+        "analyst": {404},
+        "nobody": {401},
+    },
+    ("POST", "/v1/me/credit-lines/{account_id}/increase/accept"): {
+        "owner": {409},
+        "other": {404},
+        "analyst": {404},
+        "nobody": {401},
+    },
 }
 
 
@@ -72,7 +86,7 @@ async def test_nobody_but_the_owner_reaches_a_resource(api_url: str, engine: Eng
         await seed_good_history(client, owner)
         decided = await client.post("/v1/credit-decisions?wait=15", headers=owner.headers)
         assert decided.status_code in (200, 201), decided.text
-        ids = {"decision_id": decided.json()["id"]}
+        ids = {"decision_id": decided.json()["id"], "account_id": str(owner.id)}
 
         async def first_notification() -> str | None:  # the notify activity runs after the offer
             inbox = await client.get("/v1/me/notifications", headers=owner.headers)
