@@ -22,6 +22,8 @@ from ecs.db.tables import CreditDecision, DecisionRecord, EmotionDaily, Offer
 from ecs.domain.status import DecisionStatus, OfferStatus, RecordKind
 
 EMOTION_DAYS = 30
+LATEST_READING_FEATURES = frozenset({"latest_stress", "latest_positivity", "latest_intensity"})
+"""Features that are one raw reading's values: left out of the case (the aggregates stand in)."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,11 @@ def review_case(session: Session, decision_id: uuid.UUID, four_eyes_limit: Decim
         model_version=automated.model_version if automated else None,
         policy_version=latest.policy_version if latest else None,
         reason_codes=list(latest.reason_codes) if latest else [],
-        features=dict(automated.features) if automated else {},
+        features={
+            k: v
+            for k, v in (automated.features if automated else {}).items()
+            if k not in LATEST_READING_FEATURES
+        },
         contributions=_contributions(automated.contributions if automated else {}),
         emotions=_emotions(session, decision.user_id, decision.requested_at),
         offer=_offer(offer),
