@@ -12,17 +12,17 @@ import logging
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.interface import INVALID_REVIEW, Decisions
 from activities.messages import ApprovalResult, ApproveInput
 from activities.status import set_decision_status
-from ecs.contracts import OfferView, ReviewRequest
-from ecs.db.tables import DecisionRecord, Offer, User
+from ecs.contracts import OfferView
+from ecs.db.tables import CreditDecision, DecisionRecord, Offer, User
 from ecs.domain.features import Features
 from ecs.domain.policy import OUTCOME_STATUS, CreditType, Decision, PolicyOutcome, decide
 from ecs.domain.reasons import ReasonCode
@@ -73,10 +73,24 @@ class DecisionActivities(Decisions):
             try:
                 with Session(self.engine, expire_on_commit=False) as session:
                     if inp.review is not None:
-                        _check_reviewer(session, inp.review, inp.user_id)
+                        check_reviewer(session, inp.review.reviewer_id, inp.user_id)
+                    if inp.confirmation is not None:
+                        assert inp.review is not None
+                        check_reviewer(
+                            session,
+                            inp.confirmation.reviewer_id,
+                            inp.user_id,
+                            proposer_id=inp.review.reviewer_id,
+                        )
                     _persist_outcome(session, inp, outcome, kind, sequence)
                     offer = _create_offer(session, inp, outcome)
                     set_decision_status(session, decision_id, OUTCOME_STATUS[outcome.decision])
+                    if outcome.decision is Decision.REFERRED and inp.review_due_at is not None:
+                        session.execute(
+                            update(CreditDecision)
+                            .where(col(CreditDecision.id) == decision_id)
+                            .values(review_due_at=inp.review_due_at)
+                        )
                     session.commit()
             except IntegrityError:
                 # A retry after a commit whose acknowledgement was lost: read back what was
@@ -117,11 +131,14 @@ class DecisionActivities(Decisions):
             return ApprovalResult(outcome=outcome, offer=_offer_view(offer) if offer else None)
 
 
-def _check_reviewer(session: Session, review: ReviewRequest, applicant_id: str) -> None:
-    """Only an active analyst other than the applicant resolves a referral (checked with I/O
-    here; the workflow's validator already refused what it could check without I/O)."""
+def check_reviewer(
+    session: Session, reviewer_id: str, applicant_id: str, *, proposer_id: str | None = None
+) -> None:
+    """Only an active analyst other than the applicant (and, confirming a four-eyes approval,
+    other than its proposer) reviews (checked with I/O here; the workflow's validator already
+    refused what it could check without I/O)."""
     try:
-        reviewer = session.get(User, uuid.UUID(review.reviewer_id))
+        reviewer = session.get(User, uuid.UUID(reviewer_id))
     except ValueError:  # not an id at all
         reviewer = None
     if (
@@ -129,9 +146,10 @@ def _check_reviewer(session: Session, review: ReviewRequest, applicant_id: str) 
         or reviewer.erased_at is not None
         or reviewer.role != Role.ANALYST
         or reviewer.id == uuid.UUID(applicant_id)
+        or (proposer_id is not None and reviewer.id == uuid.UUID(proposer_id))
     ):
         raise ApplicationError(
-            f"reviewer {review.reviewer_id!r} is not an analyst who may review this decision",
+            f"reviewer {reviewer_id!r} is not an analyst who may review this decision",
             type=INVALID_REVIEW,
             non_retryable=True,
         )
@@ -186,16 +204,46 @@ def _persist_outcome(
             interest_rate=outcome.interest_rate,
             credit_type=outcome.credit_type.value if outcome.credit_type else None,
             reason_codes=[c.value for c in outcome.reason_codes],
+            contributions=inp.score.contributions if inp.score else {},
             reviewer_id=uuid.UUID(inp.review.reviewer_id) if inp.review else None,
             comment=inp.review.comment if inp.review else inp.score_error,
         )
     )
+    if inp.confirmation is not None:  # four-eyes: the second analyst, in the same commit
+        session.add(
+            DecisionRecord(
+                decision_id=uuid.UUID(inp.decision_id),
+                user_id=uuid.UUID(inp.user_id),
+                kind=RecordKind.CONFIRMATION,
+                sequence=inp.proposal_sequence,
+                outcome="CONFIRMED",
+                policy_version=outcome.policy_version,
+                credit_limit=outcome.credit_limit,
+                interest_rate=outcome.interest_rate,
+                credit_type=outcome.credit_type.value if outcome.credit_type else None,
+                reviewer_id=uuid.UUID(inp.confirmation.reviewer_id),
+                comment=inp.confirmation.comment,
+            )
+        )
     session.flush()
 
 
 def _create_offer(session: Session, inp: ApproveInput, outcome: PolicyOutcome) -> OfferView | None:
+    """The decision's one offer: new, or (a contested offer's review) revised to the analyst's
+    terms with a fresh expiry; the terms it had are in the AUTOMATED record."""
     if outcome.decision is not Decision.APPROVED or outcome.credit_type is None:
         return None
+    existing = session.exec(
+        select(Offer).where(Offer.decision_id == uuid.UUID(inp.decision_id))
+    ).first()
+    if existing is not None:
+        existing.credit_limit = outcome.credit_limit
+        existing.interest_rate = outcome.interest_rate
+        existing.credit_type = outcome.credit_type.value
+        existing.expires_at = inp.offer_expires_at
+        session.add(existing)
+        session.flush()
+        return _offer_view(existing)
     offer = Offer(
         decision_id=uuid.UUID(inp.decision_id),
         user_id=uuid.UUID(inp.user_id),

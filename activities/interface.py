@@ -20,11 +20,14 @@ from temporalio import activity
 from activities.messages import (
     ApprovalResult,
     ApproveInput,
+    ContestInput,
     DeployInput,
     DeployResult,
+    EscalateInput,
     FetchHistoryInput,
     HistorySnapshot,
     NotifyInput,
+    ReviewStepInput,
     SettleInput,
     StatusInput,
 )
@@ -34,6 +37,7 @@ from ecs.risk.model import RiskScore
 NOT_FOUND = "NotFound"
 OFFER_NOT_ACCEPTED = "OfferNotAccepted"
 INVALID_REVIEW = "InvalidReview"
+OTHER_DECISION_OPEN = "OtherDecisionOpen"
 """Non-retryable error types the activities raise and the workflow handles by name."""
 
 
@@ -78,6 +82,23 @@ class Offers(ABC):
     @abstractmethod
     def accept_and_deploy(self, inp: DeployInput) -> DeployResult:
         """Settle the offer as ACCEPTED and deploy it, in one transaction, exactly once."""
+
+
+class Reviews(ABC):
+    @activity.defn
+    @abstractmethod
+    def open_contest(self, inp: ContestInput) -> None:
+        """CONTEST record, status CONTESTED and the deadline; refused while another is open."""
+
+    @activity.defn
+    @abstractmethod
+    def record_review_step(self, inp: ReviewStepInput) -> None:
+        """A four-eyes proposal (its analyst checked) or a rejection, and the status it leaves."""
+
+    @activity.defn
+    @abstractmethod
+    def escalate_review(self, inp: EscalateInput) -> None:
+        """Flag an overdue review (ESCALATION record, ``escalated_at``) and tell every analyst."""
 
 
 class Notifications(ABC):

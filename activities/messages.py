@@ -12,11 +12,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ecs.contracts import OfferView, ReviewRequest
+from ecs.contracts import ConfirmRequest, OfferView, ReviewRequest
 from ecs.domain.emotions import CoolingOff
 from ecs.domain.features import Features
 from ecs.domain.policy import PolicyOutcome
-from ecs.domain.status import DecisionStatus
+from ecs.domain.status import DecisionStatus, RecordKind
 from ecs.risk.model import RiskScore
 
 
@@ -41,6 +41,9 @@ class ApproveInput(_Msg):
     cooling_off: CoolingOff  # the decision's rule: the one its workflow pauses on
     review: ReviewRequest | None = None
     prior: PolicyOutcome | None = None  # the automated outcome a review resolves
+    confirmation: ConfirmRequest | None = None  # four-eyes: the second analyst who confirmed
+    proposal_sequence: int = 0  # ...and the sequence of the proposal they confirmed
+    review_due_at: datetime | None = None  # when a REFERRED outcome's review is overdue
 
 
 class ApprovalResult(_Msg):
@@ -90,3 +93,36 @@ class NotifyInput(_Msg):
 class HistorySnapshot(_Msg):
     features: Features
     latest_emotion_at: datetime | None = None
+
+
+class ContestInput(_Msg):
+    """Open a contest: its record, status CONTESTED and the review's deadline, in one commit."""
+
+    decision_id: str
+    user_id: str
+    reason: str
+    review_due_at: datetime
+
+
+class ReviewStepInput(_Msg):
+    """One step of a four-eyes review: an analyst's proposal, or the second analyst's answer."""
+
+    decision_id: str
+    user_id: str
+    kind: Literal[RecordKind.PROPOSAL, RecordKind.CONFIRMATION]
+    sequence: int
+    outcome: str  # PROPOSAL: APPROVED; CONFIRMATION: REJECTED (a confirmation is ``approve``'s)
+    reviewer_id: str
+    comment: str
+    proposer_id: str | None = None  # CONFIRMATION: who proposed (the confirmer must differ)
+    credit_limit: Decimal | None = None
+    interest_rate: Decimal | None = None
+    credit_type: str | None = None
+    status: DecisionStatus  # where the decision stands after this step
+
+
+class EscalateInput(_Msg):
+    decision_id: str
+    user_id: str
+    status: DecisionStatus
+    review_due_at: datetime

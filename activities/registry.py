@@ -1,7 +1,8 @@
 """The worker's activities, built once per process from settings.
 
 Each seam of the workflow's I/O is one class (``activities.history``, ``.decision``,
-``.status``, ``.offer``, ``.notify``) implementing its declaration in ``activities.interface``;
+``.status``, ``.offer``, ``.notify``, ``.review``) implementing its declaration in
+``activities.interface``;
 this module wires them to one engine, one risk model and one push provider.
 """
 
@@ -17,6 +18,7 @@ from activities.notifications import LoggingPushProvider, PushProvider
 from activities.notify import NotifyActivities
 from activities.offer import OfferActivities
 from activities.proactive import ProactiveActivities
+from activities.review import ReviewActivities
 from activities.status import StatusActivities
 from ecs.db.engine import get_engine
 from ecs.notifications.events import RedisEventPublisher
@@ -48,6 +50,7 @@ def build_activities(
     notify = NotifyActivities(engine, push or LoggingPushProvider(), events)
     proactive = ProactiveActivities(engine, settings)
     lines = CreditLineActivities(engine, settings, events)
+    reviews = ReviewActivities(engine, events)
     return [
         history.fetch_history,
         decisions.score,
@@ -57,6 +60,9 @@ def build_activities(
         offers.deploy_credit,
         offers.accept_and_deploy,
         notify.notify,
+        reviews.open_contest,
+        reviews.record_review_step,
+        reviews.escalate_review,
         proactive.select_eligible,
         proactive.start_decision,
         lines.select_due_lines,

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ecs.domain.emotions import CoolingOff
 from ecs.domain.features import Features
 from ecs.domain.policy import PolicyOutcome
+from ecs.domain.review import ReviewRules
 from ecs.domain.status import DecisionStatus
 from ecs.risk.model import RiskScore
 
@@ -33,6 +34,8 @@ QUERY_STATUS = "status"
 UPDATE_ACCEPT = "accept"
 UPDATE_DECLINE = "decline"
 UPDATE_REVIEW = "review"
+UPDATE_CONTEST = "contest"
+UPDATE_CONFIRM = "confirm"
 UPDATE_WAIT_DECIDED = "wait_decided"
 SEARCH_ATTR_STATUS = "CreditStatus"
 SEARCH_ATTR_BAND = "RiskBand"
@@ -90,6 +93,21 @@ class ReviewRequest(_Message):
     credit_type: CreditTypeName | None = None
 
 
+class ContestRequest(_Message):
+    """A customer's request for human review of an automated decision (LGPD Art. 20)."""
+
+    user_id: str
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class ConfirmRequest(_Message):
+    """The second analyst's answer to an approval above the four-eyes limit."""
+
+    reviewer_id: str
+    confirm: bool
+    comment: str = Field(min_length=3, max_length=2000)
+
+
 class OfferView(_Message):
     offer_id: str
     credit_limit: Decimal
@@ -121,6 +139,9 @@ class DecisionView(_Message):
     policy_version: str | None = None
     updated_at: datetime | None = None
     review_error: str | None = None  # why the last review was refused after it was accepted
+    review_due_at: datetime | None = None  # while an analyst must act: when it is overdue
+    escalated: bool = False  # the review passed its deadline and the analysts were told
+    proposal: ReviewRequest | None = None  # CONFIRMING: the approval a second analyst confirms
 
 
 class DecisionState(BaseModel):
@@ -151,6 +172,17 @@ class DecisionState(BaseModel):
     updated_at: datetime | None = None
     notified: list[str] = []  # notification kinds already sent (not repeated by a later run)
     runs: int = 1  # how many runs this decision has lived through (continue-as-new)
+    # Human review (only with ``DecisionInput.review_rules``): contest, deadline, four-eyes.
+    reviewed: bool = False  # an analyst decided: the outcome is no longer automated
+    contest: ContestRequest | None = None
+    contest_pending: bool = False  # the contest update's activity is running
+    contest_open_until: datetime | None = None  # a denial can be contested until then
+    queue_status: DecisionStatus | None = None  # REFERRED or CONTESTED: where a rejection returns
+    review_due_at: datetime | None = None
+    escalated: bool = False
+    proposal: ReviewRequest | None = None  # an approval above the four-eyes limit
+    proposals: int = 0  # how many were made (the sequence of their records)
+    confirmation: ConfirmRequest | None = None  # the second analyst's answer, being applied
 
 
 class DecisionInput(_Message):
@@ -158,5 +190,8 @@ class DecisionInput(_Message):
     user_id: str
     offer_ttl_seconds: int = Field(gt=0)
     cooling_off: CoolingOff
+    review_rules: ReviewRules | None = None
+    """Contest window, review deadline, four-eyes limit. ``None`` in decisions started before
+    human review existed: those run exactly as they were recorded (no contest, no deadline)."""
     carried: DecisionState | None = None
     """Set only by the workflow itself when it continues as new: the state it carries over."""

@@ -95,6 +95,21 @@ class Settings(BaseSettings):
     cooling_off_distress_intensity: float = Field(default=0.6, ge=0, le=1)
     cooling_off_calm_stress: float = Field(default=0.5, ge=0, le=1)
 
+    # Human review (ecs.domain.review): contesting a decision, the review deadline, four-eyes.
+    contest_window_days: float = Field(
+        default=15,
+        ge=0,
+        description="How long after an automated denial its customer may contest it (0: never)",
+    )
+    review_deadline_hours: float = Field(
+        default=48, gt=0, description="An undecided review is escalated to the analysts after this"
+    )
+    four_eyes_limit: Decimal = Field(
+        default=Decimal("20000.00"),
+        gt=0,
+        description="An analyst's approval above this limit needs a second analyst's confirmation",
+    )
+
     # Credit-line re-evaluation (ecs.credit_lines), run by the proactive-offers schedule.
     reevaluation_interval_days: float = Field(
         default=30, gt=0, description="Re-score an active line this long after its last review"

@@ -50,10 +50,14 @@ with workflow.unsafe.imports_passed_through():
         QUERY_STATUS,
         SIGNAL_EMOTION,
         UPDATE_ACCEPT,
+        UPDATE_CONFIRM,
+        UPDATE_CONTEST,
         UPDATE_DECLINE,
         UPDATE_REVIEW,
         UPDATE_WAIT_DECIDED,
         AcceptRequest,
+        ConfirmRequest,
+        ContestRequest,
         DecisionInput,
         DecisionState,
         DecisionView,
@@ -63,7 +67,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from ecs.domain.emotions import is_acute_distress
     from ecs.domain.policy import Decision
-    from ecs.domain.status import DecisionStatus
+    from ecs.domain.status import REVIEW_QUEUE_STATUSES, DecisionStatus, RecordKind
     from workflows import metrics, rules, summary
     from workflows.options import LOCAL_RETRY_THRESHOLD, MODEL_RETRY, MODEL_TIMEOUT
     from workflows.steps import DecisionSteps
@@ -75,6 +79,7 @@ CONTINUE_AS_NEW_PATCH = "continue-as-new-when-history-is-large"
 ACCEPT_IN_ONE_STEP_PATCH = "accept-and-deploy-in-one-activity"
 """Decisions started before continue-as-new existed keep running without it: a past workflow
 task where the server already suggested it must replay as it ran."""
+_IN_REVIEW = REVIEW_QUEUE_STATUSES
 
 
 @workflow.defn(name="CreditDecisionWorkflow")
@@ -106,18 +111,24 @@ class CreditDecisionWorkflow(DecisionSteps):
                 await self._pause()
                 await self._decide(await self._fetch_history())
 
-        if self._decision is Decision.REFERRED:
-            await self._notify_once(summary.REFERRED)
-            await self._await_review()
+        while True:  # once, unless the customer contests (then the review's outcome goes round)
+            if s.status in _IN_REVIEW:
+                contested = s.contest is not None
+                await self._notify_once(summary.CONTEST_RECEIVED if contested else summary.REFERRED)
+                await self._await_review()
+                if contested:
+                    await self._notify_once(*summary.review_outcome(s))
 
-        if self._decision is Decision.DENIED:
-            await self._notify_once(summary.DENIED)
-            return self.status()
+            if self._decision is Decision.DENIED:
+                await self._notify_once(summary.DENIED)
+                if await self._contested_in_window():
+                    continue
+                return self.status()
 
-        assert s.offer is not None
-        await self._notify_once(summary.offer_ready(s.offer), {"offer_id": s.offer.offer_id})
-        await self._wait_for_offer_outcome()
-        return self.status()
+            assert s.offer is not None
+            await self._notify_once(summary.offer_ready(s.offer), {"offer_id": s.offer.offer_id})
+            if not await self._wait_for_offer_outcome():
+                return self.status()
 
     async def _decide(self, history: HistorySnapshot) -> None:
         """Score (a model outage beyond the retry budget refers), then apply the policy."""
@@ -142,29 +153,119 @@ class CreditDecisionWorkflow(DecisionSteps):
             metrics.request_to_offer(workflow.now() - workflow.info().start_time)
 
     async def _await_review(self) -> None:
-        """Wait for an analyst; a review the database refuses is dropped, never retried forever,
-        so the decision stays REFERRED and the next valid review resolves it."""
-        s = self._s
+        """Wait for an analyst (a referral or a contest); a review the database refuses is
+        dropped, never retried forever, so the decision stays in the queue and the next valid
+        review resolves it. With review rules: past its deadline the review is escalated, and
+        an approval above the four-eyes limit waits for a second analyst (CONFIRMING)."""
+        s, rules = self._s, self._input.review_rules
         while True:
-            await workflow.wait_condition(lambda: s.review is not None or self._history_full())
-            if s.review is None:
-                await self._continue_as_new_if(lambda: s.review is None)
+            await self._wait_for_reviewer()
+            if s.review is None and s.confirmation is None:
+                await self._continue_as_new_if(lambda: s.review is None and s.confirmation is None)
                 continue
             try:
+                if s.confirmation is not None:
+                    if await self._apply_confirmation(s.confirmation):
+                        return
+                    continue
+                assert s.review is not None
+                if (
+                    rules is not None
+                    and s.review.approve
+                    and (rules.needs_second_analyst(s.review.credit_limit))
+                ):
+                    await self._propose(s.review)
+                    continue
                 await self._approve(review=s.review)
                 return
             except (ActivityError, ApplicationError) as exc:
                 if _failure_type(exc) != INVALID_REVIEW:
                     raise
                 s.review_error = str(exc.cause or exc)
-                s.review = None
+                s.review = s.confirmation = None
                 workflow.set_current_details(summary.details_of(s))
 
-    async def _wait_for_offer_outcome(self) -> None:
+    async def _wait_for_reviewer(self) -> None:
+        """Until a review or a confirmation arrives; the deadline's timer escalates, once."""
+        s = self._s
+
+        def arrived() -> bool:
+            return s.review is not None or s.confirmation is not None or self._history_full()
+
+        due = s.review_due_at
+        if self._input.review_rules is None or s.escalated or due is None:
+            await workflow.wait_condition(arrived)
+            return
+        if due > workflow.now():
+            try:
+                await workflow.wait_condition(
+                    arrived,
+                    timeout=(due - workflow.now()).total_seconds(),
+                    timeout_summary="review deadline",
+                )
+                return
+            except TimeoutError:
+                pass
+        await self._escalate()
+        s.escalated = True
+        workflow.set_current_details(summary.details_of(s))
+
+    async def _propose(self, review: ReviewRequest) -> None:
+        """Four-eyes, first pair: record the proposal; the offer waits for a second analyst."""
+        s = self._s
+        s.proposals += 1
+        await self._record_review_step(RecordKind.PROPOSAL, review, DecisionStatus.CONFIRMING)
+        s.proposal, s.review, s.review_error = review, None, None
+        self._set_status(DecisionStatus.CONFIRMING)
+
+    async def _apply_confirmation(self, confirmation: ConfirmRequest) -> bool:
+        """Four-eyes, second pair: confirmed, the proposal is applied (True); rejected, the
+        decision goes back to the queue for a new review (False)."""
+        s = self._s
+        assert s.proposal is not None and s.queue_status is not None
+        if confirmation.confirm:
+            await self._approve(review=s.proposal, confirmation=confirmation)
+            s.proposal = s.confirmation = None
+            return True
+        await self._record_review_step(RecordKind.CONFIRMATION, confirmation, s.queue_status)
+        s.proposal = s.confirmation = None
+        self._set_status(s.queue_status)
+        return False
+
+    async def _contested_in_window(self) -> bool:
+        """After an automated denial (with review rules): wait out the contest window. True
+        when the customer contested (the decision is back in the review queue)."""
+        s, rules = self._s, self._input.review_rules
+        if rules is None or s.reviewed or s.contest is not None or s.contest_open_until is None:
+            return False  # the window opened with the denial (``_approve``), if there is one
+        until = s.contest_open_until
+        while s.contest is None:
+            remaining = (until - workflow.now()).total_seconds()
+            if remaining <= 0:
+                if not s.contest_pending:
+                    return False
+                await workflow.wait_condition(lambda: not s.contest_pending)
+                continue
+            try:
+                await workflow.wait_condition(
+                    lambda: s.contest is not None or self._history_full(),
+                    timeout=remaining,
+                    timeout_summary="contest window",
+                )
+            except TimeoutError:
+                continue
+            await self._continue_as_new_if(lambda: s.contest is None)
+        return True
+
+    async def _wait_for_offer_outcome(self) -> bool:
+        """Until accept, decline or expiry (False), or the customer contests the terms (True:
+        the decision is in the review queue, and the review's outcome is a new offer)."""
         s = self._s
         assert s.offer is not None
         offer = s.offer
         while s.settlement is None:
+            if self._terms_contested():
+                return True
             remaining = (offer.expires_at - workflow.now()).total_seconds()
             if remaining <= 0:
                 break
@@ -176,14 +277,25 @@ class CreditDecisionWorkflow(DecisionSteps):
                 continue
             try:
                 await workflow.wait_condition(
-                    lambda: s.settlement is not None or s.distressed or self._history_full(),
+                    lambda: (
+                        s.settlement is not None
+                        or s.distressed
+                        or self._history_full()
+                        or self._terms_contested()
+                    ),
                     timeout=remaining,
                     timeout_summary="offer expiry",
                 )
             except TimeoutError:
                 break
-            await self._continue_as_new_if(lambda: s.settlement is None and not s.distressed)
+            await self._continue_as_new_if(
+                lambda: s.settlement is None and not s.distressed and not self._terms_contested()
+            )
 
+        if s.settlement is None and s.contest_pending:  # expiry met a contest being opened
+            await workflow.wait_condition(lambda: not s.contest_pending)
+            if self._terms_contested():
+                return True
         if s.settlement is None:
             await self._settle("EXPIRED", DecisionStatus.EXPIRED)
             await self._notify(summary.EXPIRED)
@@ -200,6 +312,11 @@ class CreditDecisionWorkflow(DecisionSteps):
             if self._accepted_at is not None:
                 metrics.accept_to_active(workflow.now() - self._accepted_at)
             await self._notify(summary.credit_active(offer))
+        return False
+
+    def _terms_contested(self) -> bool:
+        """The customer contested and no analyst has answered yet."""
+        return self._s.contest is not None and not self._s.reviewed
 
     # -- continue-as-new -----------------------------------------------------------------------
 
@@ -323,6 +440,41 @@ class CreditDecisionWorkflow(DecisionSteps):
     @review.validator
     def _validate_review(self, request: ReviewRequest) -> None:
         rules.check_review(self._s, self._input, request)
+
+    @workflow.update(name=UPDATE_CONTEST)
+    async def contest(self, request: ContestRequest) -> DecisionView:
+        """The customer asks for human review: recorded (and refused while another decision of
+        theirs is open) before the answer, so an accepted contest is in the queue."""
+        s, review_rules = self._s, self._input.review_rules
+        assert review_rules is not None
+        due = workflow.now() + timedelta(seconds=review_rules.deadline_seconds)
+        s.contest_pending = True
+        try:
+            await self._open_contest(request, due)
+        except ActivityError as exc:
+            cause = exc.cause if isinstance(exc.cause, ApplicationError) else None
+            raise ApplicationError(
+                cause.message if cause else str(exc), type=cause.type if cause else None
+            ) from None
+        finally:
+            s.contest_pending = False
+        s.contest, s.review_due_at, s.escalated = request, due, False
+        s.queue_status = DecisionStatus.CONTESTED
+        self._set_status(DecisionStatus.CONTESTED)
+        return self.status()
+
+    @contest.validator
+    def _validate_contest(self, request: ContestRequest) -> None:
+        rules.check_contest(self._s, self._input, request, workflow.now())
+
+    @workflow.update(name=UPDATE_CONFIRM)
+    def confirm(self, request: ConfirmRequest) -> DecisionView:
+        self._s.confirmation = request
+        return self.status()
+
+    @confirm.validator
+    def _validate_confirm(self, request: ConfirmRequest) -> None:
+        rules.check_confirm(self._s, self._input, request)
 
 
 def _failure_type(exc: ActivityError | ApplicationError) -> str | None:

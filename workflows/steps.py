@@ -9,25 +9,35 @@ no I/O of its own.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.interface import Decisions, History, Notifications, Offers, Status
+    from activities.interface import Decisions, History, Notifications, Offers, Reviews, Status
     from activities.messages import (
         ApproveInput,
+        ContestInput,
         DeployInput,
+        EscalateInput,
         FetchHistoryInput,
         HistorySnapshot,
         NotifyInput,
+        ReviewStepInput,
         SettleInput,
         StatusInput,
     )
-    from ecs.contracts import DecisionInput, DecisionState, OfferView, ReviewRequest
-    from ecs.domain.policy import OUTCOME_STATUS
-    from ecs.domain.status import DecisionStatus
+    from ecs.contracts import (
+        ConfirmRequest,
+        ContestRequest,
+        DecisionInput,
+        DecisionState,
+        OfferView,
+        ReviewRequest,
+    )
+    from ecs.domain.policy import OUTCOME_STATUS, Decision
+    from ecs.domain.status import DecisionStatus, RecordKind
     from ecs.temporal.search import CREDIT_STATUS, RISK_BAND
     from workflows import summary
     from workflows.options import DB_RETRY, LOCAL_RETRY_THRESHOLD, SHORT
@@ -52,11 +62,23 @@ class DecisionSteps:
         )
 
     async def _approve(
-        self, *, score_error: str | None = None, review: ReviewRequest | None = None
+        self,
+        *,
+        score_error: str | None = None,
+        review: ReviewRequest | None = None,
+        confirmation: ConfirmRequest | None = None,
     ) -> None:
-        """The policy decides (or, with ``review``, an analyst); the offer's clock starts now."""
+        """The policy decides (or, with ``review``, an analyst, and with ``confirmation`` the
+        second one of a four-eyes approval); the offer's clock starts now. A referral's review
+        deadline starts now too (only with review rules: older decisions have none)."""
         s, inp = self._s, self._input
         assert s.features is not None
+        rules = inp.review_rules
+        due = (
+            workflow.now() + timedelta(seconds=rules.deadline_seconds)
+            if rules is not None and review is None
+            else None
+        )
         result = await workflow.execute_local_activity_method(
             Decisions.approve,
             ApproveInput(
@@ -69,6 +91,9 @@ class DecisionSteps:
                 cooling_off=inp.cooling_off,
                 review=review,
                 prior=s.outcome if review else None,
+                confirmation=confirmation,
+                proposal_sequence=s.proposals if confirmation else 0,
+                review_due_at=due,
             ),
             start_to_close_timeout=SHORT,
             retry_policy=DB_RETRY,
@@ -76,9 +101,77 @@ class DecisionSteps:
             summary="apply the lending policy; store the decision record and offer",
         )
         s.outcome, s.offer = result.outcome, result.offer
+        if review is not None:
+            s.reviewed = True
+        elif due is not None and s.outcome.decision is Decision.REFERRED:
+            s.review_due_at, s.queue_status = due, DecisionStatus.REFERRED
+        elif (
+            rules is not None
+            and rules.contest_window_seconds
+            and (s.outcome.decision is Decision.DENIED)
+        ):  # contestable from the moment the denial is visible, not once it is notified
+            s.contest_open_until = workflow.now() + timedelta(seconds=rules.contest_window_seconds)
         self._set_status(OUTCOME_STATUS[s.outcome.decision])
         if s.outcome.risk_band is not None:
             workflow.upsert_search_attributes([RISK_BAND.value_set(s.outcome.risk_band.value)])
+
+    async def _open_contest(self, request: ContestRequest, due: datetime) -> None:
+        await workflow.execute_activity_method(
+            Reviews.open_contest,
+            ContestInput(
+                decision_id=self._input.decision_id,
+                user_id=self._input.user_id,
+                reason=request.reason,
+                review_due_at=due,
+            ),
+            start_to_close_timeout=SHORT,
+            retry_policy=DB_RETRY,
+            summary="contest → status CONTESTED, into the review queue",
+        )
+
+    async def _record_review_step(
+        self, kind: RecordKind, review: ReviewRequest | ConfirmRequest, status: DecisionStatus
+    ) -> None:
+        """A four-eyes proposal (``review``) or its rejection (``ConfirmRequest``)."""
+        s = self._s
+        proposal = review if isinstance(review, ReviewRequest) else s.proposal
+        assert proposal is not None
+        await workflow.execute_activity_method(
+            Reviews.record_review_step,
+            ReviewStepInput(
+                decision_id=self._input.decision_id,
+                user_id=self._input.user_id,
+                kind=kind,
+                sequence=s.proposals,
+                outcome="APPROVED" if kind is RecordKind.PROPOSAL else "REJECTED",
+                reviewer_id=review.reviewer_id,
+                comment=review.comment,
+                proposer_id=None if proposal is review else proposal.reviewer_id,
+                credit_limit=proposal.credit_limit,
+                interest_rate=proposal.interest_rate,
+                credit_type=proposal.credit_type,
+                status=status,
+            ),
+            start_to_close_timeout=SHORT,
+            retry_policy=DB_RETRY,
+            summary=f"four-eyes {kind.value.lower()} → {status.value}",
+        )
+
+    async def _escalate(self) -> None:
+        s = self._s
+        assert s.review_due_at is not None
+        await workflow.execute_activity_method(
+            Reviews.escalate_review,
+            EscalateInput(
+                decision_id=self._input.decision_id,
+                user_id=self._input.user_id,
+                status=s.status,
+                review_due_at=s.review_due_at,
+            ),
+            start_to_close_timeout=SHORT,
+            retry_policy=DB_RETRY,
+            summary="review overdue: flag it, tell the analysts",
+        )
 
     async def _record_status(self, status: DecisionStatus) -> None:
         await workflow.execute_activity_method(

@@ -15,7 +15,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from ecs.contracts import DecisionInput, DecisionState, DecisionView, OfferView
     from ecs.domain.policy import Decision
-    from ecs.domain.status import DecisionStatus
+    from ecs.domain.status import REVIEW_QUEUE_STATUSES, DecisionStatus
 
 
 class Message(NamedTuple):
@@ -59,6 +59,37 @@ def credit_active(offer: OfferView) -> Message:
     )
 
 
+CONTEST_RECEIVED = Message(
+    "contest_received",
+    "We received your request for review",
+    "A specialist will review the decision; we will tell you the outcome.",
+)
+
+
+def review_outcome(state: DecisionState) -> tuple[Message, dict[str, str]]:
+    """What the customer is told when an analyst answered their contest, and the offer's id."""
+    offer = state.offer
+    if offer is None or state.outcome is None or state.outcome.decision is not Decision.APPROVED:
+        return (
+            Message(
+                "review_outcome",
+                "Your request for review was answered",
+                "A specialist reviewed the decision and upheld it. See the reasons in the app.",
+            ),
+            {},
+        )
+    return (
+        Message(
+            "review_outcome",
+            "Your request for review was answered",
+            f"A specialist reviewed the decision: limit {offer.credit_limit} at "
+            f"{offer.interest_rate * 100:.2f}% a year, valid until "
+            f"{offer.expires_at:%Y-%m-%d %H:%M} UTC.",
+        ),
+        {"offer_id": offer.offer_id},
+    )
+
+
 def view_of(state: DecisionState, inp: DecisionInput, workflow_id: str) -> DecisionView:
     """The ``status`` query's answer; REFERRED is neither approved nor denied (``None``)."""
     outcome, score = state.outcome, state.score
@@ -85,6 +116,9 @@ def view_of(state: DecisionState, inp: DecisionInput, workflow_id: str) -> Decis
         policy_version=outcome.policy_version if outcome else None,
         updated_at=state.updated_at,
         review_error=state.review_error,
+        review_due_at=state.review_due_at if state.status in REVIEW_QUEUE_STATUSES else None,
+        escalated=state.escalated,
+        proposal=state.proposal,
     )
 
 
@@ -125,6 +159,13 @@ def details_of(state: DecisionState) -> str:
             lines.append("**Reasons:** " + ", ".join(c.value for c in o.reason_codes))
     if state.review_error is not None:
         lines.append(f"**Last review refused:** {state.review_error}")
+    if state.status in REVIEW_QUEUE_STATUSES and state.review_due_at is not None:
+        overdue = " (**overdue**: analysts notified)" if state.escalated else ""
+        lines.append(f"**Review due:** {state.review_due_at:%Y-%m-%d %H:%M} UTC{overdue}")
+    if state.proposal is not None and state.status is DecisionStatus.CONFIRMING:
+        lines.append("**Four-eyes:** approved by one analyst, waiting for a second")
+    if state.status is DecisionStatus.DENIED and state.contest_open_until is not None:
+        lines.append(f"**Contestable until:** {state.contest_open_until:%Y-%m-%d %H:%M} UTC")
     if state.cooling_off_until is not None:
         lines.append(f"**Cooling-off until:** {state.cooling_off_until:%Y-%m-%d %H:%M:%S} UTC")
     lines.append(f"**Emotion signals:** {state.signals}")

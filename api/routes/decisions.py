@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body, Header, Query, Response, status
 from api.deps import ResourcesDep, SessionDep
 from api.schemas import Limit, Offset, Page
 from api.schemas.credit import DecisionActionResult, DecisionPublic, DeclineBody
+from api.schemas.reviews import ContestCreate
 from api.security import CurrentUser
 from ecs.credit import queries, service
 from ecs.credit.engine import location_of
@@ -138,4 +139,28 @@ async def decline_offer(
 ) -> DecisionActionResult:
     reason = body.reason if body else None
     acted = await service.decline_offer(resources, decision_id, user.id, reason)
+    return DecisionActionResult.model_validate(acted)
+
+
+@router.post(
+    "/{decision_id}/contest",
+    response_model=DecisionActionResult,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Ask for human review of an automated decision (a denial, or an offer's terms)",
+    responses={
+        202: {"description": "In the analysts' queue (CONTESTED); the outcome is notified"},
+        404: _PROBLEM,
+        409: {
+            **_PROBLEM,
+            "description": "Not contestable: outside the window, already contested, decided by "
+            "an analyst, or another decision of yours is open",
+        },
+        503: _UNAVAILABLE,
+    },
+)
+async def contest_decision(
+    decision_id: uuid.UUID, body: ContestCreate, user: CurrentUser, resources: ResourcesDep
+) -> DecisionActionResult:
+    """LGPD Art. 20: a person looks at the decision; their outcome is recorded and notified."""
+    acted = await service.contest_decision(resources, decision_id, user.id, body.reason)
     return DecisionActionResult.model_validate(acted)

@@ -136,9 +136,26 @@ class DeclineBody(_Request):
 
 
 class ReviewQueueItem(DecisionPublic):
-    model_config = examples(dict(_REFERRED, user_id=EXAMPLE_USER_ID))
+    """A decision waiting for an analyst: why (``queue_reason``) and by when."""
+
+    model_config = examples(
+        dict(
+            _REFERRED,
+            user_id=EXAMPLE_USER_ID,
+            queue_reason="REFERRED",
+            review_due_at="2026-12-04T13:41:15.002000Z",
+            escalated_at=None,
+        )
+    )
 
     user_id: uuid.UUID
+    queue_reason: DecisionStatus = Field(
+        description="REFERRED (by the model or the policy) or CONTESTED (by the customer)"
+    )
+    review_due_at: datetime | None = None
+    escalated_at: datetime | None = Field(
+        default=None, description="Set once the review passed its deadline (listed first)"
+    )
 
 
 class ReviewCreate(_Request):

@@ -99,6 +99,20 @@ def _open_decisions(engine: Engine, user_id: uuid.UUID) -> list[OpenDecision]:
     return [OpenDecision(row[0], row[1], DecisionStatus(row[2])) for row in rows]
 
 
+def _denied_workflows(engine: Engine, user_id: uuid.UUID) -> list[str]:
+    """Denials whose workflow may still wait out the contest window (closed ones are skipped
+    by Temporal: terminating them is a NOT_FOUND)."""
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(DECISIONS.c.workflow_id).where(
+                    DECISIONS.c.user_id == user_id,
+                    DECISIONS.c.status == DecisionStatus.DENIED.value,
+                )
+            ).scalars()
+        )
+
+
 def _password_hash(engine: Engine, user_id: uuid.UUID) -> str:
     with Session(engine) as session:
         return active_account(session, user_id).password_hash
@@ -222,6 +236,16 @@ async def erase_account(
             code="wrong-password",
             title="Wrong password",
         )
+    denied = await asyncio.to_thread(_denied_workflows, engine, user_id)
+    if denied:  # nobody is left to contest them, and their history holds personal data
+        client = await connect()
+        if client is None:
+            raise workflow_engine_unavailable()
+        for workflow_id in denied:
+            try:
+                await _terminate(client.get_workflow_handle(workflow_id))
+            except _TEMPORAL_DOWN as exc:
+                raise workflow_engine_unavailable() from exc
     ended: set[uuid.UUID] = set()
     for _ in range(_ERASE_ATTEMPTS):
         found = await asyncio.to_thread(_open_decisions, engine, user_id)

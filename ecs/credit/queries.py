@@ -10,12 +10,18 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from ecs import errors
-from ecs.credit.views import DecisionSummary, from_rows
+from ecs.credit.views import DecisionSummary, QueueEntry, from_rows
 from ecs.db.tables import CreditDecision, DecisionRecord, Offer
-from ecs.domain.status import OPEN_DECISION_STATUSES, DecisionStatus
+from ecs.domain.status import (
+    OPEN_DECISION_STATUSES,
+    OUTCOME_RECORD_KINDS,
+    REVIEW_QUEUE_STATUSES,
+    DecisionStatus,
+    RecordKind,
+)
 
 
 def not_found() -> errors.NotFound:
@@ -57,13 +63,17 @@ def offer_of(engine: Engine, decision_id: uuid.UUID) -> Offer | None:
 
 
 def _latest_records(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, DecisionRecord]:
-    """The newest audit record per decision (records are append-only; the last one counts)."""
+    """The newest deciding record per decision (records are append-only; the last one counts;
+    a contest, proposal or escalation is a step of a review, not an outcome)."""
     latest: dict[uuid.UUID, DecisionRecord] = {}
     if not ids:
         return latest
     rows = session.exec(
         select(DecisionRecord)
-        .where(col(DecisionRecord.decision_id).in_(ids))
+        .where(
+            col(DecisionRecord.decision_id).in_(ids),
+            col(DecisionRecord.kind).in_(list(OUTCOME_RECORD_KINDS)),
+        )
         .order_by(col(DecisionRecord.created_at), col(DecisionRecord.id))
     ).all()
     for row in rows:
@@ -107,13 +117,53 @@ def decisions_of(
     return stored_views(session, rows)
 
 
-def review_queue(session: Session, limit: int, offset: int) -> list[DecisionSummary]:
-    """REFERRED decisions, oldest first: the analyst works the queue in arrival order."""
+def review_queue(session: Session, limit: int, offset: int) -> list[QueueEntry]:
+    """Decisions an analyst must act on (REFERRED, CONTESTED, CONFIRMING): the overdue first,
+    then oldest first, so the queue is worked in arrival order and nothing waits forever."""
     rows = session.exec(
         select(CreditDecision)
-        .where(CreditDecision.status == DecisionStatus.REFERRED)
-        .order_by(col(CreditDecision.requested_at), col(CreditDecision.id))
+        .where(col(CreditDecision.status).in_(list(REVIEW_QUEUE_STATUSES)))
+        .order_by(
+            col(CreditDecision.escalated_at).is_(None),
+            col(CreditDecision.requested_at),
+            col(CreditDecision.id),
+        )
         .offset(offset)
         .limit(limit)
     ).all()
-    return stored_views(session, rows)
+    contested = contested_ids(session, [row.id for row in rows])
+    return [
+        QueueEntry(
+            summary=summary,
+            queue_reason=DecisionStatus.CONTESTED
+            if row.id in contested
+            else DecisionStatus.REFERRED,
+            review_due_at=row.review_due_at,
+            escalated_at=row.escalated_at,
+        )
+        for row, summary in zip(rows, stored_views(session, rows), strict=True)
+    ]
+
+
+def record_count(engine: Engine, decision_id: uuid.UUID, kind: RecordKind) -> int:
+    """How many records of this kind the decision has (a review's round, for its update id)."""
+    with Session(engine) as session:
+        return session.exec(
+            select(func.count()).where(
+                DecisionRecord.decision_id == decision_id, DecisionRecord.kind == kind
+            )
+        ).one()
+
+
+def contested_ids(session: Session, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these decisions their customer contested (the rest were referred)."""
+    if not ids:
+        return set()
+    return set(
+        session.exec(
+            select(DecisionRecord.decision_id).where(
+                col(DecisionRecord.decision_id).in_(ids),
+                DecisionRecord.kind == RecordKind.CONTEST,
+            )
+        ).all()
+    )

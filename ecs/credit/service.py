@@ -33,22 +33,34 @@ from temporalio.client import Client
 from ecs import errors
 from ecs.contracts import (
     UPDATE_ACCEPT,
+    UPDATE_CONFIRM,
+    UPDATE_CONTEST,
     UPDATE_DECLINE,
     UPDATE_REVIEW,
     AcceptRequest,
+    ConfirmRequest,
+    ContestRequest,
     DeclineRequest,
     ReviewRequest,
 )
 from ecs.credit import engine, queries, views
 from ecs.credit.claims import claim_decision
 from ecs.credit.projection import close_dead
+from ecs.credit.review_case import ReviewCase, review_case
 from ecs.db.tables import CreditDecision
-from ecs.domain.status import OPEN_DECISION_STATUSES, DecisionStatus
+from ecs.domain.review import ReviewRules
+from ecs.domain.status import OPEN_DECISION_STATUSES, DecisionStatus, RecordKind
 from ecs.settings import Settings
 
 # Statuses in which a decision waits for a person (customer or analyst) to act.
 _AWAITING_ACTION = frozenset(
-    {DecisionStatus.OFFERED, DecisionStatus.COOLING_OFF, DecisionStatus.REFERRED}
+    {
+        DecisionStatus.OFFERED,
+        DecisionStatus.COOLING_OFF,
+        DecisionStatus.REFERRED,
+        DecisionStatus.CONTESTED,
+        DecisionStatus.CONFIRMING,
+    }
 )
 
 
@@ -154,6 +166,7 @@ class _Action:
     update_id: str
     commits_to: DecisionStatus  # reported while the workflow has not acted on it yet
     done_when: frozenset[DecisionStatus]  # statuses showing this action already took effect
+    also_when: frozenset[DecisionStatus] = frozenset()  # closed statuses it may still act on
 
 
 async def accept_offer(backends: Backends, decision_id: uuid.UUID, user_id: uuid.UUID) -> Acted:
@@ -185,19 +198,86 @@ async def decline_offer(
 async def review_decision(
     backends: Backends, decision_id: uuid.UUID, request: ReviewRequest
 ) -> Acted:
-    """An analyst's resolution. The update id is derived from the whole resolution, so only a
-    retry of the very same one is deduplicated; any other later review (a different resolution,
-    another analyst) is refused by the workflow: only a REFERRED decision can be reviewed."""
+    """An analyst's resolution of a referred or contested decision. The update id is derived
+    from the whole resolution, so only a retry of the very same one is deduplicated; any other
+    later review (a different resolution, another analyst) is refused by the workflow. An
+    approval above the four-eyes limit is reported CONFIRMING: a second analyst must confirm."""
     decision = await asyncio.to_thread(queries.load_decision, backends.engine, decision_id, None)
-    digest = hashlib.sha256(request.model_dump_json().encode()).hexdigest()[:32]
+    digest = await _review_digest(backends, decision.id, request)
+    rules = ReviewRules.from_settings(backends.settings)
+    if not request.approve:
+        commits_to = DecisionStatus.DENIED
+    elif rules.needs_second_analyst(request.credit_limit):
+        commits_to = DecisionStatus.CONFIRMING
+    else:
+        commits_to = DecisionStatus.OFFERED
     action = _Action(
-        UPDATE_REVIEW,
-        request,
-        f"review-{decision.id}-{digest}",
-        commits_to=DecisionStatus.OFFERED if request.approve else DecisionStatus.DENIED,
-        done_when=frozenset(),
+        UPDATE_REVIEW, request, f"review-{decision.id}-{digest}", commits_to, frozenset()
     )
     return await _act(backends, decision, action)
+
+
+async def confirm_review(
+    backends: Backends, decision_id: uuid.UUID, request: ConfirmRequest
+) -> Acted:
+    """The second analyst's answer to a four-eyes approval: confirmed, the offer goes out;
+    rejected, the decision goes back to the queue it came from."""
+    decision = await asyncio.to_thread(queries.load_decision, backends.engine, decision_id, None)
+    digest = await _review_digest(backends, decision.id, request)
+    if request.confirm:
+        commits_to = DecisionStatus.OFFERED
+    else:
+        contested = await asyncio.to_thread(_contested, backends.engine, decision.id)
+        commits_to = DecisionStatus.CONTESTED if contested else DecisionStatus.REFERRED
+    action = _Action(
+        UPDATE_CONFIRM, request, f"confirm-{decision.id}-{digest}", commits_to, frozenset()
+    )
+    return await _act(backends, decision, action)
+
+
+async def contest_decision(
+    backends: Backends, decision_id: uuid.UUID, user_id: uuid.UUID, reason: str
+) -> Acted:
+    """The customer asks for human review of an automated decision (a denial, within the
+    window, or an open offer's terms). One contest per decision: a retry attaches to it."""
+    decision = await asyncio.to_thread(queries.load_decision, backends.engine, decision_id, user_id)
+    action = _Action(
+        UPDATE_CONTEST,
+        ContestRequest(user_id=str(user_id), reason=reason),
+        f"contest-{decision.id}",
+        commits_to=DecisionStatus.CONTESTED,
+        done_when=frozenset({DecisionStatus.CONTESTED, DecisionStatus.CONFIRMING}),
+        also_when=frozenset({DecisionStatus.DENIED}),  # its workflow waits out the window
+    )
+    return await _act(backends, decision, action)
+
+
+async def get_review_case(backends: Backends, decision_id: uuid.UUID) -> ReviewCase:
+    limit = backends.settings.four_eyes_limit
+
+    def read() -> ReviewCase:
+        with Session(backends.engine) as session:
+            return review_case(session, decision_id, limit)
+
+    return await asyncio.to_thread(read)
+
+
+async def _review_digest(
+    backends: Backends, decision_id: uuid.UUID, request: ReviewRequest | ConfirmRequest
+) -> str:
+    """The request and its four-eyes round: a retry of the same request (before or after it
+    took effect) gets the same update id, while the same words in a later round (a review
+    after a rejection, a confirmation of a new proposal) are new, not a duplicate Temporal
+    would answer with the first one's result."""
+    kind = RecordKind.CONFIRMATION if isinstance(request, ReviewRequest) else RecordKind.PROPOSAL
+    records = await asyncio.to_thread(queries.record_count, backends.engine, decision_id, kind)
+    payload = f"{records}:{request.model_dump_json()}".encode()
+    return hashlib.sha256(payload).hexdigest()[:32]
+
+
+def _contested(db: Engine, decision_id: uuid.UUID) -> bool:
+    with Session(db) as session:
+        return bool(queries.contested_ids(session, [decision_id]))
 
 
 async def _update_id(backends: Backends, decision: CreditDecision, verb: str) -> str:
@@ -215,7 +295,7 @@ async def _act(backends: Backends, decision: CreditDecision, action: _Action) ->
     A refusal is checked against the decision's real state first: if the action already took
     effect (an earlier attempt whose answer was lost), that is the answer.
     """
-    if decision.status not in OPEN_DECISION_STATUSES:
+    if decision.status not in OPEN_DECISION_STATUSES | action.also_when:
         # The projection can lag the workflow but never run ahead of it: closed is final.
         return _settled(decision, decision.status, action)
     client = await engine.connect(backends.temporal)

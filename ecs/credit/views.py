@@ -77,6 +77,16 @@ class DecisionSummary:
 
 
 @dataclass(frozen=True)
+class QueueEntry:
+    """A decision in the analysts' queue: why it is there and when it is (or was) due."""
+
+    summary: DecisionSummary
+    queue_reason: DecisionStatus  # REFERRED (by the model or the policy) or CONTESTED
+    review_due_at: datetime | None
+    escalated_at: datetime | None
+
+
+@dataclass(frozen=True)
 class Facts:
     """What is known of a decision, reduced from either side. ``outcome`` is the policy's (or
     the analyst's) decision, ``None`` while none was made; the terms are as recorded."""

@@ -21,6 +21,7 @@ from temporalio.common import (
 from ecs.contracts import DecisionInput
 from ecs.db.tables import CreditDecision
 from ecs.domain.emotions import CoolingOff
+from ecs.domain.review import ReviewRules
 from ecs.domain.status import DecisionStatus
 from ecs.settings import Settings
 from ecs.temporal.search import CREDIT_STATUS
@@ -33,6 +34,7 @@ def decision_input(decision: CreditDecision, settings: Settings) -> DecisionInpu
         user_id=str(decision.user_id),
         offer_ttl_seconds=settings.offer_ttl_seconds,
         cooling_off=CoolingOff.from_settings(settings),
+        review_rules=ReviewRules.from_settings(settings),
     )
 
 

@@ -192,6 +192,10 @@ class CreditDecision(SQLModel, table=True):
     status: DecisionStatus = Field(default=DecisionStatus.PENDING, sa_type=String(16))
     requested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())
+    review_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    """While an analyst must act (REFERRED, CONTESTED, CONFIRMING): when the review is overdue."""
+    escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime())
+    """When the review passed ``review_due_at`` and the analysts were told (the queue's flag)."""
 
 
 class DecisionRecord(SQLModel, table=True):
@@ -210,7 +214,7 @@ class DecisionRecord(SQLModel, table=True):
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
     kind: RecordKind = Field(sa_type=String(16))
     sequence: int = 0
-    outcome: str = Field(sa_type=String(16))  # APPROVED | DENIED | REFERRED
+    outcome: str = Field(sa_type=String(16))  # APPROVED | DENIED | REFERRED | CONTESTED | ...
     features: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     model_name: str | None = Field(default=None, sa_type=String(64))
     model_version: str | None = Field(default=None, sa_type=String(64))
@@ -221,6 +225,11 @@ class DecisionRecord(SQLModel, table=True):
     interest_rate: Decimal = Field(default=Decimal("0"), sa_type=RATE)
     credit_type: str | None = Field(default=None, sa_type=String(16))
     reason_codes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    contributions: dict[str, float] = Field(
+        default_factory=dict,
+        sa_column=Column(JSON, nullable=False, server_default=text("'{}'")),
+    )
+    """The model's per-feature log-odds behind ``risk_score`` (what the workbench explains)."""
     reviewer_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     comment: str | None = Field(default=None, sa_type=String(2000))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime())

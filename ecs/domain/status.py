@@ -9,6 +9,8 @@ class DecisionStatus(StrEnum):
     PENDING = "PENDING"  # fetching history / scoring
     COOLING_OFF = "COOLING_OFF"  # paused: the user is in acute distress
     REFERRED = "REFERRED"  # waiting for an analyst (model unavailable or policy referral)
+    CONTESTED = "CONTESTED"  # the customer asked for human review; waiting for an analyst
+    CONFIRMING = "CONFIRMING"  # approved above the four-eyes limit; a second analyst confirms
     OFFERED = "OFFERED"  # offer open, waiting for accept/decline/expiry
     ACCEPTED = "ACCEPTED"  # accepted, credit line being deployed
     ACTIVE = "ACTIVE"  # credit line deployed
@@ -23,6 +25,8 @@ OPEN_DECISION_STATUSES: frozenset[DecisionStatus] = frozenset(
         DecisionStatus.PENDING,
         DecisionStatus.COOLING_OFF,
         DecisionStatus.REFERRED,
+        DecisionStatus.CONTESTED,
+        DecisionStatus.CONFIRMING,
         DecisionStatus.OFFERED,
         DecisionStatus.ACCEPTED,
     }
@@ -51,5 +55,18 @@ class Role(StrEnum):
 class RecordKind(StrEnum):
     """Why an append-only decision record was written."""
 
-    AUTOMATED = "AUTOMATED"
-    REVIEW = "REVIEW"
+    AUTOMATED = "AUTOMATED"  # the model and the policy decided
+    REVIEW = "REVIEW"  # an analyst's outcome (of a referral or a contest), the one applied
+    CONTEST = "CONTEST"  # the customer asked for human review, with their reason
+    PROPOSAL = "PROPOSAL"  # an approval above the four-eyes limit, waiting for a second analyst
+    CONFIRMATION = "CONFIRMATION"  # the second analyst's answer (CONFIRMED or REJECTED)
+    ESCALATION = "ESCALATION"  # the review passed its deadline; analysts were told
+
+
+OUTCOME_RECORD_KINDS: frozenset[RecordKind] = frozenset({RecordKind.AUTOMATED, RecordKind.REVIEW})
+"""Records that decide (an outcome with terms); the other kinds are steps of a review."""
+
+REVIEW_QUEUE_STATUSES: frozenset[DecisionStatus] = frozenset(
+    {DecisionStatus.REFERRED, DecisionStatus.CONTESTED, DecisionStatus.CONFIRMING}
+)
+"""Decisions an analyst must act on: the review queue."""

@@ -37,9 +37,27 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
         "analyst": {404},
         "nobody": {401},
     },
+    ("POST", "/v1/credit-decisions/{decision_id}/contest"): {
+        "other": {404},
+        "analyst": {404},
+        "nobody": {401},
+    },
     ("POST", "/v1/reviews/{decision_id}"): {
         "owner": {403},
         "other": {403},
+        "nobody": {401},
+    },
+    ("GET", "/v1/reviews/{decision_id}"): {
+        "owner": {403},
+        "other": {403},
+        "analyst": {200},
+        "nobody": {401},
+    },
+    # Nothing waits for a second analyst: the analyst's confirmation is refused, never applied.
+    ("POST", "/v1/reviews/{decision_id}/confirm"): {
+        "owner": {403},
+        "other": {403},
+        "analyst": {409},
         "nobody": {401},
     },
     ("POST", "/v1/me/notifications/{notification_id}/read"): {
@@ -62,6 +80,12 @@ MATRIX: dict[tuple[str, str], dict[str, set[int]]] = {
         "analyst": {404},
         "nobody": {401},
     },
+}
+
+
+_BODIES: dict[str, dict[str, object]] = {
+    "contest": {"reason": "matrix"},
+    "confirm": {"confirm": True, "comment": "matrix"},
 }
 
 
@@ -104,7 +128,9 @@ async def test_nobody_but_the_owner_reaches_a_resource(api_url: str, engine: Eng
                 if who not in allowed:
                     continue
                 path = template.format(**ids)
-                body = {"approve": False, "comment": "matrix"} if "reviews" in path else None
+                body = _BODIES.get(template.rsplit("/", 1)[-1])
+                if body is None and template.startswith("/v1/reviews") and method == "POST":
+                    body = {"approve": False, "comment": "matrix"}
                 response = await client.request(method, path, headers=headers, json=body)
                 seen.append(f"{who} {method} {template} -> {response.status_code}")
                 assert response.status_code in allowed[who], seen[-1] + " " + response.text

@@ -87,6 +87,10 @@ def _body(method: str, path: str) -> dict[str, object]:
         },
         ("PUT", "/v1/me/consent"): {"consent_emotion_processing": False},
     }
+    if path.endswith("/contest"):
+        return {"reason": "database is down"}
+    if path.endswith("/confirm"):
+        return {"confirm": True, "comment": "database is down"}
     if path.startswith("/v1/reviews/"):
         return {"approve": False, "comment": "database is down"}
     return bodies.get((method, path), {})

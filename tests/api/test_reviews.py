@@ -198,6 +198,9 @@ async def test_referred_reads_the_same_live_and_stored(
 
         queued = await _queued(client, analyst, decision_id)
         assert queued.pop("user_id") == str(customer.id)
+        assert queued.pop("queue_reason") == "REFERRED"
+        assert queued.pop("escalated_at") is None
+        assert queued.pop("review_due_at") is not None  # the deadline started with the referral
         assert_same_view(answered, queued)
 
 

@@ -14,6 +14,7 @@ from ecs.contracts import (
     DecisionView,
     EmotionSignal,
 )
+from ecs.domain.review import ReviewRules
 from ecs.domain.status import DecisionStatus
 from ecs.settings import Settings
 from tests.factories import make_decision_row
@@ -39,13 +40,19 @@ def lowered_history_limit_args() -> list[str]:
 
 
 def decision_input(
-    decision_id: str, user_id: uuid.UUID | str, *, offer_ttl_seconds: int, pause_seconds: int
+    decision_id: str,
+    user_id: uuid.UUID | str,
+    *,
+    offer_ttl_seconds: int,
+    pause_seconds: int,
+    review_rules: ReviewRules | None = None,
 ) -> DecisionInput:
     return DecisionInput(
         decision_id=decision_id,
         user_id=str(user_id),
         offer_ttl_seconds=offer_ttl_seconds,
         cooling_off=CoolingOffConfig(pause_seconds=pause_seconds),
+        review_rules=review_rules,
     )
 
 
@@ -83,14 +90,20 @@ async def start_decision(
     pause_seconds: int = 3600,
     task_queue: str | None = None,
     start_emotion: EmotionSignal | None = None,
+    review_rules: ReviewRules | None = None,
 ) -> DecisionHandle:
     """A decision row in the database and its workflow; ``start_emotion`` is delivered with the
-    start (signal-with-start), before the first workflow task runs."""
+    start (signal-with-start), before the first workflow task runs. Without ``review_rules``
+    the decision runs as those started before human review existed."""
     decision_id, workflow_id = make_decision_row(engine, user_id)
     return await client.start_workflow(
         CreditDecisionWorkflow.run,
         decision_input(
-            decision_id, user_id, offer_ttl_seconds=offer_ttl_seconds, pause_seconds=pause_seconds
+            decision_id,
+            user_id,
+            offer_ttl_seconds=offer_ttl_seconds,
+            pause_seconds=pause_seconds,
+            review_rules=review_rules,
         ),
         id=workflow_id,
         task_queue=task_queue or settings.temporal_task_queue,

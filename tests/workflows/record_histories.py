@@ -25,9 +25,17 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.registry import build_activities
-from ecs.contracts import AcceptRequest, DeclineRequest, EmotionSignal, ReviewRequest
+from ecs.contracts import (
+    AcceptRequest,
+    ConfirmRequest,
+    ContestRequest,
+    DeclineRequest,
+    EmotionSignal,
+    ReviewRequest,
+)
 from ecs.db.engine import make_engine
 from ecs.db.migrate import upgrade
+from ecs.domain.review import ReviewRules
 from ecs.domain.status import DecisionStatus, Role
 from ecs.risk.model import ModelUnavailable, RiskScore
 from ecs.settings import Settings
@@ -48,6 +56,8 @@ from workflows.credit_decision import CreditDecisionWorkflow
 
 HERE = Path(__file__).parent / "histories"
 PATHS = ("approved_accepted", "denied", "expired", "referred_reviewed_declined")
+REVIEWS = ("contested_four_eyes_accepted", "contested_offer_upheld_declined")
+RULES = ReviewRules(contest_window_seconds=3600, deadline_seconds=1)  # escalates at once
 CONTINUED = ("continued_as_new", "continued_run")
 
 
@@ -186,6 +196,86 @@ async def record(engine: Engine, settings: Settings) -> None:
                 await _save(client, "referred_reviewed_declined", h)
 
 
+async def record_reviews(engine: Engine, settings: Settings) -> None:
+    """Human review with review rules: a contested denial escalated past its deadline, a
+    four-eyes proposal rejected, proposed again, confirmed, accepted and deployed; and a
+    contested offer upheld by an analyst, then declined."""
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=find_binary("temporal"),
+        data_converter=data_converter(settings),
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_extra_args=dynamic_config_args(),
+    ) as env:
+        client = env.client
+        with ThreadPoolExecutor(8) as pool:
+            async with Worker(
+                client,
+                task_queue=settings.temporal_task_queue,
+                workflows=WORKFLOWS,
+                activities=build_activities(settings),
+                activity_executor=pool,
+            ):
+                first = make_user(engine, role=Role.ANALYST, months=0)
+                second = make_user(engine, role=Role.ANALYST, months=0)
+                user = make_user(engine, monthly_inflow=Decimal("0"))
+                h = await start_decision(client, engine, settings, user, review_rules=RULES)
+                await _until(h, DecisionStatus.DENIED)
+                await h.execute_update(
+                    CreditDecisionWorkflow.contest,
+                    ContestRequest(user_id=str(user), reason="paid in cash"),
+                )
+                for _ in range(400):  # the one-second deadline passes
+                    if (await status_of(h)).escalated:
+                        break
+                    await asyncio.sleep(0.05)
+                large = ReviewRequest(
+                    reviewer_id=str(first),
+                    approve=True,
+                    comment="documented",
+                    credit_limit=Decimal("30000.00"),
+                    interest_rate=Decimal("0.1800"),
+                    credit_type="LONG_TERM",
+                )
+                for confirm in (False, True):
+                    await h.execute_update(CreditDecisionWorkflow.review, large)
+                    await _until(h, DecisionStatus.CONFIRMING)
+                    await h.execute_update(
+                        CreditDecisionWorkflow.confirm,
+                        ConfirmRequest(reviewer_id=str(second), confirm=confirm, comment="seen"),
+                    )
+                    await _until(h, DecisionStatus.OFFERED if confirm else DecisionStatus.CONTESTED)
+                await h.execute_update(
+                    CreditDecisionWorkflow.accept, AcceptRequest(user_id=str(user))
+                )
+                await _save(client, "contested_four_eyes_accepted", h)
+
+                user = make_user(engine)
+                h = await start_decision(client, engine, settings, user, review_rules=RULES)
+                await _until(h, DecisionStatus.OFFERED)
+                offer = (await status_of(h)).offer
+                assert offer is not None
+                await h.execute_update(
+                    CreditDecisionWorkflow.contest,
+                    ContestRequest(user_id=str(user), reason="the rate is too high"),
+                )
+                await h.execute_update(
+                    CreditDecisionWorkflow.review,
+                    ReviewRequest(
+                        reviewer_id=str(first),
+                        approve=True,
+                        comment="the rate follows the band",
+                        credit_limit=offer.credit_limit,
+                        interest_rate=offer.interest_rate,
+                        credit_type=offer.credit_type,
+                    ),
+                )
+                await _until(h, DecisionStatus.OFFERED)
+                await h.execute_update(
+                    CreditDecisionWorkflow.decline, DeclineRequest(user_id=str(user))
+                )
+                await _save(client, "contested_offer_upheld_declined", h)
+
+
 def main() -> None:
     HERE.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -203,6 +293,8 @@ def main() -> None:
             asyncio.run(record(engine, settings))  # the four main paths, recorded together
         if not wanted or wanted & set(CONTINUED):
             asyncio.run(record_continued(engine, settings))
+        if not wanted or wanted & set(REVIEWS):
+            asyncio.run(record_reviews(engine, settings))
         engine.dispose()
 
 

@@ -32,6 +32,10 @@ EXPECTED = {
     "referred_reviewed_declined",
     "continued_as_new",  # the first run of an offer kept through continue-as-new
     "continued_run",  # the carried run: resumes the wait, accepts, deploys
+    # With review rules: a contested denial, escalated, four-eyes rejected then confirmed,
+    # accepted; and a contested offer upheld, then declined.
+    "contested_four_eyes_accepted",
+    "contested_offer_upheld_declined",
 }
 
 
