@@ -10,16 +10,19 @@ happened, so the page is shown to act, not only to draw:
   with a comment the page insists on;
 * an approval above the four-eyes limit waits in CONFIRMING; its proposer is refused (the page
   shows the 409's own sentence) and a second analyst, in another browser context, confirms it;
-* a contested offer shows as CONTESTED with the customer's reason and the model's contributions,
-  and is upheld with its terms.
+* a contested decision shows as CONTESTED with the customer's reason and the model's
+  contributions; an open offer is upheld with its terms (it cannot be denied), a denial is given
+  terms;
+* a review past its deadline is marked overdue, at the top of the queue, with its escalation.
 
 No request may leave the app's origin. Waits are Playwright's (auto-waiting locators and
-``expect`` with a timeout) and ``<body data-rendered>``; nothing sleeps a fixed time.
+``expect`` with a timeout), ``<body data-rendered>`` and polls of the API; nothing sleeps a
+fixed time.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
@@ -30,9 +33,16 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 from sqlalchemy import Engine
 
+from ecs.settings import Settings
 from tests.api import test_dashboard_browser as dashboard_browser
 from tests.api import test_reviews as reviews
-from tests.api.conftest import Account, make_analyst, register_and_login, seed_good_history
+from tests.api.conftest import (
+    Account,
+    make_analyst,
+    register_and_login,
+    seed_good_history,
+    serve_api,
+)
 from tests.api.test_dashboard_browser import Visit
 from tests.support import async_wait_for
 
@@ -127,6 +137,27 @@ async def _referred(api_url: str, customer: Account) -> str:
     assert response.status_code == 201, response.text
     assert response.json()["status"] == "REFERRED", response.text
     decision_id: str = response.json()["id"]
+    return decision_id
+
+
+async def _contested(api_url: str, customer: Account, *, history: bool) -> str:
+    """An automated decision (an offer with a good ledger history, else a denial) that its
+    customer contests through the API."""
+    async with httpx.AsyncClient(base_url=api_url, timeout=60) as client:
+        if history:
+            await seed_good_history(client, customer)
+        decided = await client.post(
+            "/v1/credit-decisions", params={"wait": 20}, headers=customer.headers
+        )
+        assert decided.status_code == 201, decided.text
+        decision_id: str = decided.json()["id"]
+        contested = await client.post(
+            f"/v1/credit-decisions/{decision_id}/contest",
+            json={"reason": CONTEST_REASON},
+            headers=customer.headers,
+        )
+    assert contested.status_code == 202, contested.text
+    assert contested.json()["status"] == "CONTESTED"
     return decision_id
 
 
@@ -277,27 +308,18 @@ async def test_an_approval_above_the_four_eyes_limit_needs_a_second_analyst(
     assert "PROPOSAL" in kinds and "CONFIRMATION" in kinds, kinds
 
 
-async def test_a_contested_offer_shows_the_reason_and_is_upheld(
-    browser: Browser, api_url: str, engine: Engine
+@pytest.mark.parametrize("history", [True, False], ids=["offer", "denial"])
+async def test_a_contested_decision_shows_the_reason_and_is_reviewed(
+    browser: Browser, api_url: str, engine: Engine, history: bool
 ) -> None:
+    """An open offer (good history) is upheld with its terms, prefilled from it, and cannot be
+    denied; an automated denial (no history) is given terms. Both end OFFERED."""
     customer = register_and_login(api_url, prefix="wb-contest")
-    async with httpx.AsyncClient(base_url=api_url, timeout=60) as client:
-        await seed_good_history(client, customer)
-        decided = await client.post(
-            "/v1/credit-decisions", params={"wait": 20}, headers=customer.headers
-        )
-        assert decided.status_code == 201, decided.text
-        decision_id = decided.json()["id"]
-        contested = await client.post(
-            f"/v1/credit-decisions/{decision_id}/contest",
-            json={"reason": CONTEST_REASON},
-            headers=customer.headers,
-        )
-    assert contested.status_code == 202, contested.text
-    assert contested.json()["status"] == "CONTESTED"
+    decision_id = await _contested(api_url, customer, history=history)
     analyst = make_analyst(api_url, engine)
     case = await _case(api_url, analyst, decision_id)
     assert case["contributions"], "an automated decision has the model's contributions"
+    assert (case["offer"] is not None) is history, case["offer"]
 
     async with _workbench(browser, api_url, analyst) as visit:
         page = visit.page
@@ -311,16 +333,55 @@ async def test_a_contested_offer_shows_the_reason_and_is_upheld(
         await expect(contest).to_contain_text(CONTEST_REASON)
         await expect(contest).to_contain_text("customer")
 
-        await page.fill("#review-comment", "Terms stand: the salary rise is one month old")
-        if case["offer"] is None:  # an automated denial: uphold it
-            outcome = "DENIED"
-            await page.click("#deny")
-        else:  # an open offer: upheld with its terms, prefilled from it; it cannot be denied
-            outcome = "OFFERED"
-            await expect(page.locator("#limit")).to_have_value(case["offer"]["credit_limit"])
-            await expect(page.locator("#deny")).to_be_disabled()
-            await page.click("#approve")
-        await _status_is(page, outcome)
+        await page.fill("#review-comment", "The salary rise is confirmed by the payslips")
+        if history:
+            offer = case["offer"]
+            await expect(page.locator("#offer")).to_contain_text(_money(offer["credit_limit"]))
+            await expect(page.locator("#limit")).to_have_value(offer["credit_limit"])
+            await expect(page.locator("#deny")).to_be_disabled()  # even with a comment
+            await expect(page.locator("#deny-note")).to_be_visible()
+        else:
+            await expect(page.locator("#limit")).to_have_value("")
+            await expect(page.locator("#approve")).to_be_disabled()  # no terms yet
+            await page.fill("#limit", "1500.00")
+            await page.fill("#rate", "24.00")
+        await page.click("#approve")
+        await _status_is(page, "OFFERED")
         await expect(row).to_have_count(0, timeout=TIMEOUT)
 
-    await _customer_sees(api_url, customer, decision_id, outcome)
+    offered = await _customer_sees(api_url, customer, decision_id, "OFFERED")
+    expected = case["offer"]["credit_limit"] if history else "1500.00"
+    assert offered["credit_limit"] == expected
+
+
+@pytest.fixture
+def overdue_api(settings: Settings) -> Iterator[str]:
+    """An API whose reviews are overdue after 2 s (the deadline travels in each workflow's
+    input, so the session's worker escalates them as set here)."""
+    with serve_api(settings.model_copy(update={"review_deadline_hours": 2 / 3600})) as url:
+        yield url
+
+
+async def test_an_escalated_review_is_marked_overdue(
+    browser: Browser, overdue_api: str, engine: Engine
+) -> None:
+    customer = register_and_login(overdue_api, prefix="wb-overdue")
+    decision_id = await _contested(overdue_api, customer, history=False)
+    analyst = make_analyst(overdue_api, engine)
+
+    async def escalated() -> dict[str, Any] | None:
+        case = await _case(overdue_api, analyst, decision_id)
+        return case if case["escalated_at"] else None
+
+    case = await async_wait_for(escalated, timeout=30, message="the review to be escalated")
+    async with _workbench(browser, overdue_api, analyst) as visit:
+        page = visit.page
+        row = await _open_from_queue(page, decision_id)
+        await expect(row.locator(".badge.overdue")).to_have_text("overdue")
+        await expect(page.locator("#case-overdue")).to_be_visible()
+        await expect(page.locator("#case-due")).to_contain_text("escalated")
+        escalation = page.locator('#records tbody tr[data-kind="ESCALATION"]')
+        await expect(escalation).to_contain_text("system")
+        await _assert_case_drawn(page, case)
+        first = page.locator("#queue tbody tr").first
+        await expect(first.locator(".badge.overdue")).to_be_visible()  # overdue come first
