@@ -18,6 +18,7 @@ from temporalio import activity
 from ecs.credit_lines import store
 from ecs.credit_lines.contract import (
     ApplyResult,
+    ChangeKind,
     CreditLines,
     DueInput,
     LineNotice,
@@ -31,6 +32,7 @@ from ecs.domain.emotions import CoolingOff
 from ecs.domain.policy import decide
 from ecs.logs import log_context
 from ecs.notifications import inbox
+from ecs.notifications.analysts import notify_analysts
 from ecs.notifications.events import EventPublisher, InboxEvent
 from ecs.settings import Settings
 
@@ -82,7 +84,22 @@ class CreditLineActivities(CreditLines):
 
     @activity.defn
     def record_change(self, inp: RecordInput) -> None:
-        store.record(self.engine, inp, _workflow_id())
+        """The change row; a FLAGGED line (the policy would deny it now, and no automatic cut
+        is made) is also put in front of every analyst, who decides what happens to it."""
+        workflow_id = _workflow_id()
+        store.record(self.engine, inp, workflow_id)
+        if inp.kind is ChangeKind.FLAGGED:
+            told = notify_analysts(
+                self.engine,
+                self.events,
+                key=workflow_id,
+                kind="credit_line_flagged",
+                title="A credit line needs an analyst",
+                body=f"The re-evaluation of line {inp.account_id} found the policy would deny "
+                f"it now (limit {inp.proposal.old_limit}); it was not changed automatically.",
+                data={"account_id": inp.account_id, "workflow_id": workflow_id},
+            )
+            log.warning("credit line flagged", extra={"analysts_notified": told})
 
     @activity.defn
     def apply_change(self, inp: RecordInput) -> ApplyResult:

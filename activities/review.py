@@ -24,11 +24,11 @@ from temporalio.exceptions import ApplicationError
 from activities.decision import check_reviewer
 from activities.interface import OTHER_DECISION_OPEN, Reviews
 from activities.messages import ContestInput, EscalateInput, ReviewStepInput
-from ecs.db.tables import CreditDecision, DecisionRecord, User
-from ecs.domain.status import OPEN_DECISION_STATUSES, DecisionStatus, RecordKind, Role
+from ecs.db.tables import CreditDecision, DecisionRecord
+from ecs.domain.status import OPEN_DECISION_STATUSES, DecisionStatus, RecordKind
 from ecs.logs import log_context
-from ecs.notifications import inbox
-from ecs.notifications.events import EventPublisher, InboxEvent
+from ecs.notifications.analysts import notify_analysts
+from ecs.notifications.events import EventPublisher
 
 log = logging.getLogger("ecs.activities")
 
@@ -178,27 +178,17 @@ class ReviewActivities(Reviews):
                         session.commit()
                     except IntegrityError:
                         session.rollback()
-                analysts = session.exec(
-                    select(User.id).where(User.role == Role.ANALYST, col(User.erased_at).is_(None))
-                ).all()
-            for analyst_id in analysts:
-                row = inbox.append(
-                    self.engine,
-                    inbox.NewNotification(
-                        user_id=analyst_id,
-                        dedup_key=f"{inp.decision_id}:{ANALYST_NOTICE_KIND}:{analyst_id}",
-                        kind=ANALYST_NOTICE_KIND,
-                        title="A review is overdue",
-                        body=f"Decision {inp.decision_id} ({inp.status.value}) passed its "
-                        f"review deadline {inp.review_due_at:%Y-%m-%d %H:%M} UTC.",
-                        # In the data only: the row is the analyst's, and erasing the customer
-                        # deletes their decisions (a foreign key would block that).
-                        data={"decision_id": inp.decision_id, "status": inp.status.value},
-                    ),
-                )
-                if self.events is not None:
-                    self.events.publish(InboxEvent.of(row))
+            told = notify_analysts(
+                self.engine,
+                self.events,
+                key=inp.decision_id,
+                kind=ANALYST_NOTICE_KIND,
+                title="A review is overdue",
+                body=f"Decision {inp.decision_id} ({inp.status.value}) passed its review "
+                f"deadline {inp.review_due_at:%Y-%m-%d %H:%M} UTC.",
+                data={"decision_id": inp.decision_id, "status": inp.status.value},
+            )
             log.warning(
                 "review escalated",
-                extra={"decision_id": inp.decision_id, "analysts_notified": len(analysts)},
+                extra={"decision_id": inp.decision_id, "analysts_notified": told},
             )

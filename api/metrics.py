@@ -9,7 +9,8 @@ the text exposition format at ``GET /metrics``:
 * ``ecs_api_requests_in_flight``;
 * ``ecs_ingest_readings_accepted_total`` and ``ecs_ingest_requests_refused_total{reason}``
   (the problem type of the refusal: ``consent-required``, ``validation-error``, ...);
-* ``ecs_review_queue_size``: REFERRED decisions waiting for an analyst (from the database).
+* ``ecs_review_queue_size``: decisions waiting for an analyst (REFERRED, CONTESTED, CONFIRMING;
+  from the database).
 
 Cost on the ingest hot path: recorded by the request-context middleware that already wraps
 every response (no ASGI layer of its own), with one cached labelled child per (route, method,
@@ -38,13 +39,14 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Scope
 
 from ecs.clock import Clock, monotonic
 from ecs.db.tables import CreditDecision
-from ecs.domain.status import DecisionStatus
+from ecs.domain.status import REVIEW_QUEUE_STATUSES
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -76,7 +78,7 @@ INGEST_REFUSED = Counter(
 
 REVIEW_QUEUE = Gauge(
     "ecs_review_queue_size",
-    "Credit decisions waiting for an analyst (REFERRED), read from the database.",
+    "Credit decisions waiting for an analyst (REFERRED, CONTESTED, CONFIRMING), from the database.",
     multiprocess_mode="max",
 )
 REVIEW_QUEUE_REFRESH_SECONDS = 15.0
@@ -156,7 +158,9 @@ class ReviewQueueSampler:
             return
 
     def _count(self) -> int:
-        query = select(func.count()).where(CreditDecision.status == DecisionStatus.REFERRED)  # type: ignore[arg-type]
+        query = select(func.count()).where(
+            col(CreditDecision.status).in_(list(REVIEW_QUEUE_STATUSES))
+        )
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 

@@ -26,7 +26,7 @@ from tests.support import free_port, wait_for
 pytestmark = pytest.mark.e2e
 
 MARKED = re.compile(r"<!-- readme-test: (\w+) -->\s*```bash\n(.*?)```", re.DOTALL)
-EXPECTED_BLOCKS = ["customer", "referral", "sql"]
+EXPECTED_BLOCKS = ["customer", "contest", "referral", "sql"]
 
 
 def readme_blocks() -> dict[str, str]:
@@ -88,6 +88,7 @@ def test_readme_examples_run_against_a_live_stack(
         [
             "set -euo pipefail",
             blocks["customer"],
+            blocks["contest"],
             # the reader stops the model server (Ctrl-C in terminal 1) and sees it gone
             f"kill -INT {model.pid}",
             f"for _ in $(seq 100); do kill -0 {model.pid} 2>/dev/null || break; sleep 0.1; done",
@@ -111,6 +112,7 @@ def test_readme_examples_run_against_a_live_stack(
     journey, sql = run.stdout.split("--- sql\n", 1)
     lines = journey.splitlines()
     assert "OFFERED" in lines and "REFERRED" in lines, output
+    assert "CONTESTED" in lines and "four-eyes" in journey, output  # the contest block's story
     user_id = next(line.split()[1] for line in lines if line.startswith("customer "))
     # ana's one reading, and ana among the high-risk rows, her id printed as the API prints it
     assert "(1 row)" in sql and user_id in sql, output

@@ -26,6 +26,7 @@ from temporalio.worker import Worker
 
 from activities.registry import build_activities
 from ecs.contracts import (
+    UPDATE_CONTEST,
     AcceptRequest,
     ConfirmRequest,
     ContestRequest,
@@ -220,8 +221,8 @@ async def record_reviews(engine: Engine, settings: Settings) -> None:
                 user = make_user(engine, monthly_inflow=Decimal("0"))
                 h = await start_decision(client, engine, settings, user, review_rules=RULES)
                 await _until(h, DecisionStatus.DENIED)
-                await h.execute_update(
-                    CreditDecisionWorkflow.contest,
+                await h.execute_update(  # by name: mypy picks the wrong overload for async
+                    UPDATE_CONTEST,
                     ContestRequest(user_id=str(user), reason="paid in cash"),
                 )
                 for _ in range(400):  # the one-second deadline passes
@@ -254,8 +255,8 @@ async def record_reviews(engine: Engine, settings: Settings) -> None:
                 await _until(h, DecisionStatus.OFFERED)
                 offer = (await status_of(h)).offer
                 assert offer is not None
-                await h.execute_update(
-                    CreditDecisionWorkflow.contest,
+                await h.execute_update(  # by name: mypy picks the wrong overload for async
+                    UPDATE_CONTEST,
                     ContestRequest(user_id=str(user), reason="the rate is too high"),
                 )
                 await h.execute_update(

@@ -48,6 +48,10 @@ class Credit:
 
 @pytest.fixture
 def credit(engine: Engine) -> Credit:
+    return make_credit(engine)
+
+
+def make_credit(engine: Engine) -> Credit:
     return Credit(
         HistoryActivities(engine),
         DecisionActivities(engine, ScorecardModel()),
