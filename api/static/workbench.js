@@ -328,7 +328,7 @@ function renderRecords(records) {
     tr.dataset.kind = r.kind;
     tr.append(cell(String(r.sequence ?? dash)), cell(words(r.kind)), cell(who(r)),
       cell(r.outcome || dash, "status s-" + r.outcome), cell(terms(r)), cell(r.comment || ""),
-      cell(when(r.created_at)));
+      cell(when(r.created_at), "when"));
     return tr;
   }), "No records");
 }
@@ -360,13 +360,14 @@ function renderActions(c) {
   checkInputs();
 }
 
-// Diverging bars around zero: right and red raises the risk, left and green lowers it.
+// Diverging bars around zero: right and red raises the risk, left and green lowers it. Each
+// side keeps room for its value beyond the longest bar, so no text overlaps a feature's name.
 function contributionBars(id, items) {
-  const row = 22, W = 760, L = 200, R = 60, H = Math.max(items.length * row + 8, 48);
+  const row = 22, W = 760, L = 210, TEXT = 48, H = Math.max(items.length * row + 8, 48);
   const svg = canvas(id, W, H);
   if (!items.length) { empty(svg, W, H, "No contributions (the model was not reached)"); return; }
   const max = Math.max(...items.map((i) => Math.abs(i.log_odds)), 1e-9);
-  const mid = L + (W - L - R) / 2, half = (W - L - R) / 2;
+  const half = (W - L - 2 * TEXT) / 2, mid = L + TEXT + half;
   el("line", { x1: mid, x2: mid, y1: 0, y2: H, stroke: COLORS.grid }, svg);
   items.forEach((item, i) => {
     const y = 4 + i * row, w = (half * Math.abs(item.log_odds)) / max, up = item.log_odds > 0;
