@@ -6,8 +6,10 @@
 // `detail` sentence as the server wrote it.
 // Sign-in works like the dashboard's: the token lives in sessionStorage (this tab only), and
 // /workbench#token=<jwt> hands one over without it ever reaching the server. The open case lives
-// in the query string (/workbench?case=<id>), so a case can be linked without its token. Each
-// completed render increments <body data-rendered="N"> (the browser test waits for it).
+// in the query string (/workbench?case=<id>), so a case can be linked without its token. The
+// queue and the open case reload every 30 s while the tab is visible (other analysts work the same
+// queue); what the analyst typed is kept. Each completed render increments
+// <body data-rendered="N"> (the browser test waits for it).
 "use strict";
 
 const KEY = "ecs.workbench.token";
@@ -15,6 +17,7 @@ const PAGE = 100;
 const MIN_COMMENT = 3;
 const OPEN = new Set(["REFERRED", "CONTESTED"]);
 const SETTLE_TRIES = 20, SETTLE_MS = 250;
+const REFRESH_MS = 30000;
 
 const state = { pages: 1, queue: [], nextOffset: null, caseId: null, case: null, prefilled: null };
 
@@ -98,8 +101,8 @@ async function call(path, json) {
 
 async function get(path) {
   const answer = await call(path);
-  if (!answer.ok && answer.status !== 404) throw new Error(answer.detail);
-  return answer;
+  if (!answer.ok) throw new Error(answer.detail);
+  return answer.body;
 }
 
 // --- loading -------------------------------------------------------------------------------------
@@ -108,7 +111,7 @@ async function fetchQueue() {
   const items = [];
   let offset = 0, next = null;
   for (let page = 0; page < state.pages && offset !== null; page++) {
-    const { body } = await get(`/v1/reviews?limit=${PAGE}&offset=${offset}`);
+    const body = await get(`/v1/reviews?limit=${PAGE}&offset=${offset}`);
     items.push(...body.items);
     next = body.next_offset;
     offset = next;
@@ -116,19 +119,22 @@ async function fetchQueue() {
   return { items, next };
 }
 
+// The case, or null when there is no such decision (a stale or mistyped ?case= link).
 async function fetchCase(id) {
   if (!id) return null;
-  const answer = await get(`/v1/reviews/${encodeURIComponent(id)}`);
+  const answer = await call(`/v1/reviews/${encodeURIComponent(id)}`);
   if (answer.ok) return answer.body;
-  say("That case no longer exists.");
-  return null;
+  if (answer.status === 404 || answer.status === 422) return null;
+  throw new Error(answer.detail);
 }
 
 async function load() {
   if (!token()) { showSignedIn(false); return; }
+  const asked = state.caseId;
   try {
-    const [queue, found] = await Promise.all([fetchQueue(), fetchCase(state.caseId)]);
+    const [queue, found] = await Promise.all([fetchQueue(), fetchCase(asked)]);
     showSignedIn(true);
+    say(asked && !found ? "That case does not exist." : "");
     state.queue = queue.items;
     state.nextOffset = queue.next;
     state.case = found;
@@ -450,5 +456,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("deny").addEventListener("click", () => review(false));
   $("confirm").addEventListener("click", () => confirmProposal(true));
   $("reject").addEventListener("click", () => confirmProposal(false));
+  // Other analysts work the same queue: keep it (and the open case) current while in view.
+  setInterval(() => { if (token() && document.visibilityState === "visible") load(); }, REFRESH_MS);
   load();
 });
