@@ -4,8 +4,13 @@
         → REFERRED: wait for an analyst's ``review`` update → approve (review) → notify
         → OFFERED:  wait for ``accept`` / ``decline`` or the expiry timer
               accept → accept_and_deploy → notify
+        → DENIED:   (with review rules) the contest window, then done
     ``emotion`` signals may pause the decision (cooling-off) before scoring or while the offer is
     open: the pause ends on a calmer reading or its timer, and blocks acceptance meanwhile.
+    A ``contest`` update (an automated denial in its window, or an open offer's terms) puts the
+    decision back in the review queue (CONTESTED); the analyst's ``review`` outcome goes round the
+    same loop (a denial again, or an offer). Reviews escalate past their deadline and approvals
+    above the four-eyes limit wait for a ``confirm`` update (``workflows.review``).
 
 ``fetch_history``, ``score`` and ``approve`` run as *local* activities: each is a few
 milliseconds of database or CPU work, and running them inside the workflow task saves a server
@@ -37,14 +42,13 @@ the sandbox are pydantic message modules, the pure domain and the activity decla
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.interface import INVALID_REVIEW, Decisions
+    from activities.interface import Decisions
     from activities.messages import HistorySnapshot
     from ecs.contracts import (
         QUERY_STATUS,
@@ -67,14 +71,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from ecs.domain.emotions import is_acute_distress
     from ecs.domain.policy import Decision
-    from ecs.domain.status import REVIEW_QUEUE_STATUSES, DecisionStatus, RecordKind
+    from ecs.domain.status import REVIEW_QUEUE_STATUSES, DecisionStatus
     from workflows import metrics, rules, summary
     from workflows.options import LOCAL_RETRY_THRESHOLD, MODEL_RETRY, MODEL_TIMEOUT
-    from workflows.steps import DecisionSteps
+    from workflows.review import ReviewSteps
 
-MAX_HISTORY_EVENTS = 10_000
-"""Continue as new by this length even if the server never suggests it (its hard limit is
-51,200 events, and it terminates the workflow there)."""
 CONTINUE_AS_NEW_PATCH = "continue-as-new-when-history-is-large"
 ACCEPT_IN_ONE_STEP_PATCH = "accept-and-deploy-in-one-activity"
 """Decisions started before continue-as-new existed keep running without it: a past workflow
@@ -83,7 +84,7 @@ _IN_REVIEW = REVIEW_QUEUE_STATUSES
 
 
 @workflow.defn(name="CreditDecisionWorkflow")
-class CreditDecisionWorkflow(DecisionSteps):
+class CreditDecisionWorkflow(ReviewSteps):
     @workflow.init
     def __init__(self, inp: DecisionInput) -> None:
         self._input = inp
@@ -152,111 +153,6 @@ class CreditDecisionWorkflow(DecisionSteps):
         if self._decision is Decision.APPROVED:
             metrics.request_to_offer(workflow.now() - workflow.info().start_time)
 
-    async def _await_review(self) -> None:
-        """Wait for an analyst (a referral or a contest); a review the database refuses is
-        dropped, never retried forever, so the decision stays in the queue and the next valid
-        review resolves it. With review rules: past its deadline the review is escalated, and
-        an approval above the four-eyes limit waits for a second analyst (CONFIRMING)."""
-        s, rules = self._s, self._input.review_rules
-        while True:
-            await self._wait_for_reviewer()
-            if s.review is None and s.confirmation is None:
-                await self._continue_as_new_if(lambda: s.review is None and s.confirmation is None)
-                continue
-            try:
-                if s.confirmation is not None:
-                    if await self._apply_confirmation(s.confirmation):
-                        return
-                    continue
-                assert s.review is not None
-                if (
-                    rules is not None
-                    and s.review.approve
-                    and (rules.needs_second_analyst(s.review.credit_limit))
-                ):
-                    await self._propose(s.review)
-                    continue
-                await self._approve(review=s.review)
-                return
-            except (ActivityError, ApplicationError) as exc:
-                if _failure_type(exc) != INVALID_REVIEW:
-                    raise
-                s.review_error = str(exc.cause or exc)
-                s.review = s.confirmation = None
-                workflow.set_current_details(summary.details_of(s))
-
-    async def _wait_for_reviewer(self) -> None:
-        """Until a review or a confirmation arrives; the deadline's timer escalates, once."""
-        s = self._s
-
-        def arrived() -> bool:
-            return s.review is not None or s.confirmation is not None or self._history_full()
-
-        due = s.review_due_at
-        if self._input.review_rules is None or s.escalated or due is None:
-            await workflow.wait_condition(arrived)
-            return
-        if due > workflow.now():
-            try:
-                await workflow.wait_condition(
-                    arrived,
-                    timeout=(due - workflow.now()).total_seconds(),
-                    timeout_summary="review deadline",
-                )
-                return
-            except TimeoutError:
-                pass
-        await self._escalate()
-        s.escalated = True
-        workflow.set_current_details(summary.details_of(s))
-
-    async def _propose(self, review: ReviewRequest) -> None:
-        """Four-eyes, first pair: record the proposal; the offer waits for a second analyst."""
-        s = self._s
-        s.proposals += 1
-        await self._record_review_step(RecordKind.PROPOSAL, review, DecisionStatus.CONFIRMING)
-        s.proposal, s.review, s.review_error = review, None, None
-        self._set_status(DecisionStatus.CONFIRMING)
-
-    async def _apply_confirmation(self, confirmation: ConfirmRequest) -> bool:
-        """Four-eyes, second pair: confirmed, the proposal is applied (True); rejected, the
-        decision goes back to the queue for a new review (False)."""
-        s = self._s
-        assert s.proposal is not None and s.queue_status is not None
-        if confirmation.confirm:
-            await self._approve(review=s.proposal, confirmation=confirmation)
-            s.proposal = s.confirmation = None
-            return True
-        await self._record_review_step(RecordKind.CONFIRMATION, confirmation, s.queue_status)
-        s.proposal = s.confirmation = None
-        self._set_status(s.queue_status)
-        return False
-
-    async def _contested_in_window(self) -> bool:
-        """After an automated denial (with review rules): wait out the contest window. True
-        when the customer contested (the decision is back in the review queue)."""
-        s, rules = self._s, self._input.review_rules
-        if rules is None or s.reviewed or s.contest is not None or s.contest_open_until is None:
-            return False  # the window opened with the denial (``_approve``), if there is one
-        until = s.contest_open_until
-        while s.contest is None:
-            remaining = (until - workflow.now()).total_seconds()
-            if remaining <= 0:
-                if not s.contest_pending:
-                    return False
-                await workflow.wait_condition(lambda: not s.contest_pending)
-                continue
-            try:
-                await workflow.wait_condition(
-                    lambda: s.contest is not None or self._history_full(),
-                    timeout=remaining,
-                    timeout_summary="contest window",
-                )
-            except TimeoutError:
-                continue
-            await self._continue_as_new_if(lambda: s.contest is None)
-        return True
-
     async def _wait_for_offer_outcome(self) -> bool:
         """Until accept, decline or expiry (False), or the customer contests the terms (True:
         the decision is in the review queue, and the review's outcome is a new offer)."""
@@ -317,29 +213,6 @@ class CreditDecisionWorkflow(DecisionSteps):
     def _terms_contested(self) -> bool:
         """The customer contested and no analyst has answered yet."""
         return self._s.contest is not None and not self._s.reviewed
-
-    # -- continue-as-new -----------------------------------------------------------------------
-
-    async def _continue_as_new_if(self, still_waiting: Callable[[], bool]) -> None:
-        """Carry the whole state into a fresh run once history is large, while the decision only
-        waits (on a person, a reading or a timer). Running update handlers finish first; if one
-        changed what the decision must do (``still_waiting()`` turned false), return instead."""
-        if not self._history_full():
-            return
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        if not still_waiting():
-            return
-        s = self._s
-        s.runs += 1
-        workflow.continue_as_new(self._input.model_copy(update={"carried": s}))
-
-    def _history_full(self) -> bool:
-        """Time to continue as new: the server suggests it, or history passed our own bound."""
-        info = workflow.info()
-        return self._may_continue and (
-            info.is_continue_as_new_suggested()
-            or info.get_current_history_length() >= MAX_HISTORY_EVENTS
-        )
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -475,8 +348,3 @@ class CreditDecisionWorkflow(DecisionSteps):
     @confirm.validator
     def _validate_confirm(self, request: ConfirmRequest) -> None:
         rules.check_confirm(self._s, self._input, request)
-
-
-def _failure_type(exc: ActivityError | ApplicationError) -> str | None:
-    cause = exc.cause if isinstance(exc, ActivityError) else exc
-    return cause.type if isinstance(cause, ApplicationError) else None

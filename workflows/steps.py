@@ -9,6 +9,7 @@ no I/O of its own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -43,6 +44,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.options import DB_RETRY, LOCAL_RETRY_THRESHOLD, SHORT
 
 Settlement = Literal["ACCEPTED", "DECLINED", "EXPIRED"]
+MAX_HISTORY_EVENTS = 10_000
+"""Continue as new by this length even if the server never suggests it (its hard limit is
+51,200 events, and it terminates the workflow there)."""
 
 
 class DecisionSteps:
@@ -50,6 +54,28 @@ class DecisionSteps:
 
     _input: DecisionInput
     _s: DecisionState
+    _may_continue: bool  # decisions started before continue-as-new existed never do
+
+    async def _continue_as_new_if(self, still_waiting: Callable[[], bool]) -> None:
+        """Carry the whole state into a fresh run once history is large, while the decision only
+        waits (on a person, a reading or a timer). Running update handlers finish first; if one
+        changed what the decision must do (``still_waiting()`` turned false), return instead."""
+        if not self._history_full():
+            return
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if not still_waiting():
+            return
+        s = self._s
+        s.runs += 1
+        workflow.continue_as_new(self._input.model_copy(update={"carried": s}))
+
+    def _history_full(self) -> bool:
+        """Time to continue as new: the server suggests it, or history passed our own bound."""
+        info = workflow.info()
+        return self._may_continue and (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= MAX_HISTORY_EVENTS
+        )
 
     async def _fetch_history(self) -> HistorySnapshot:
         return await workflow.execute_local_activity_method(
