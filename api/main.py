@@ -18,7 +18,7 @@ from api.metrics import RequestMetrics, metrics_endpoint
 from api.middleware import RequestContextMiddleware, ScopedCORSMiddleware
 from api.problems import install_problem_handlers
 from api.resources import Resources
-from api.routes import codec, emotions, health, insights
+from api.routes import codec, emotions, health, insights, workbench
 from api.routes.docs import install_docs
 from ecs.settings import Settings, get_settings
 from ecs.tracing import asgi_middleware, setup_tracing
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(codec.router)
     app.include_router(insights.page_router)
+    app.include_router(workbench.page_router)
     for router in _v1_routers():
         app.include_router(router, prefix="/v1")
     return app

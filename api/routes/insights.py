@@ -6,13 +6,12 @@ public static content: it holds no data, and fetches everything with the analyst
 
 from __future__ import annotations
 
-from functools import cache
-from importlib.resources import files
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
 from api.deps import SessionDep, SettingsDep
+from api.pages import serve
 from api.schemas.insights import CreditInsights, EmotionInsights, ModelInsights
 from api.security import Analyst
 from ecs.db.types import utcnow
@@ -92,55 +91,23 @@ def model(
 
 # --- The dashboard page ---------------------------------------------------------------------------
 
-_ASSETS = {
-    "dashboard.html": "text/html; charset=utf-8",
-    "dashboard.js": "text/javascript; charset=utf-8",
-    "charts.js": "text/javascript; charset=utf-8",
-    "dashboard.css": "text/css; charset=utf-8",
-}
-# Only this origin may be contacted, and nothing may be inlined: the page provably loads no CDN,
-# font or tracker, and an injected <script> would not run.
-_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
-
-
-@cache
-def _asset(name: str) -> bytes:
-    """Read once from the installed package (``api/static``, shipped as package data)."""
-    return files("api").joinpath("static", name).read_bytes()
-
-
-def _serve(name: str) -> Response:
-    return Response(
-        _asset(name),
-        media_type=_ASSETS[name],
-        headers={
-            "Content-Security-Policy": _CSP,
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-            "Cache-Control": "no-cache",
-        },
-    )
-
 
 @page_router.get("/dashboard", summary="Analyst dashboard (HTML)", response_class=Response)
 def dashboard() -> Response:
     """Self-contained: its script and styles come from this server only (see the CSP)."""
-    return _serve("dashboard.html")
+    return serve("dashboard.html")
 
 
 @page_router.get("/dashboard/dashboard.js", include_in_schema=False)
 def dashboard_js() -> Response:
-    return _serve("dashboard.js")
+    return serve("dashboard.js")
 
 
 @page_router.get("/dashboard/charts.js", include_in_schema=False)
 def dashboard_charts_js() -> Response:
-    return _serve("charts.js")
+    return serve("charts.js")
 
 
 @page_router.get("/dashboard/dashboard.css", include_in_schema=False)
 def dashboard_css() -> Response:
-    return _serve("dashboard.css")
+    return serve("dashboard.css")
