@@ -200,6 +200,12 @@ async def test_a_higher_salary_offers_an_increase_applied_once_on_acceptance(
 
     credit = await _credit(client, customer)
     assert _terms(credit) == (new_limit, new_rate)
+    # The same strings everywhere (two and four decimals), not just the same numbers.
+    assert applied[0] == {k: credit[k] for k in ("credit_limit", "interest_rate")}
+    assert (offered["new_limit"], offered["new_rate"]) == (
+        credit["credit_limit"],
+        credit["interest_rate"],
+    )
     assert credit["offer_id"] == line["offer_id"]  # the same line, re-priced: not a new offer
 
     history = await _changes_until(client, customer, "INCREASE_OFFERED", "INCREASE_APPLIED")
