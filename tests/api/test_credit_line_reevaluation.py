@@ -15,6 +15,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -50,14 +51,20 @@ def review_settings(settings: Settings) -> Settings:
     )
 
 
-@pytest.fixture(scope="module")
-async def review_worker(review_settings: Settings, temporal_client: Client) -> AsyncIterator[None]:
-    """The real worker (every workflow and activity) with those settings."""
+@asynccontextmanager
+async def _real_worker(temporal: Client, settings: Settings) -> AsyncIterator[None]:
+    """The real worker (every workflow and activity) with these settings."""
     from worker import create_worker
 
     with ThreadPoolExecutor(max_workers=8) as executor:
-        async with create_worker(temporal_client, review_settings, executor):
+        async with create_worker(temporal, settings, executor):
             yield
+
+
+@pytest.fixture(scope="module")
+async def review_worker(review_settings: Settings, temporal_client: Client) -> AsyncIterator[None]:
+    async with _real_worker(temporal_client, review_settings):
+        yield
 
 
 @pytest.fixture
@@ -303,3 +310,38 @@ async def test_a_line_under_notice_is_not_reviewed_again(
     second = await _run_schedule_action(temporal_client, review_settings, [customer])
     assert second == ProactiveSummary(selected=0, started=0, reviews=0)
     assert [c["kind"] for c in await _changes(client, customer)] == ["INCREASE_OFFERED"]
+
+
+async def test_an_unanswered_increase_expires_and_the_line_keeps_its_terms(
+    client: httpx.AsyncClient, api_url: str, temporal_client: Client, review_settings: Settings
+) -> None:
+    """ECS_LIMIT_INCREASE_OFFER_DAYS passes without an answer: the offer is recorded expired, an
+    accept is then a 409, the line is unchanged, and it is due again at the next interval."""
+    brief = review_settings.model_copy(
+        update={
+            "temporal_task_queue": f"reevaluation-expiry-{uuid.uuid4().hex[:8]}",
+            "limit_increase_offer_days": 2.0 / DAY,
+        }
+    )
+    customer = register_and_login(api_url, prefix="expiry")
+    line = await _active_line(client, customer)
+    salary = ledger.entry(customer.id, "20000.00", "in", datetime.now(UTC) - timedelta(days=1))
+    await ledger.feed(client, [salary])
+    async with _real_worker(temporal_client, brief):
+        assert (await _run_schedule_action(temporal_client, brief, [customer])).reviews == 1
+        offered, expired = await _changes_until(
+            client, customer, "INCREASE_OFFERED", "INCREASE_EXPIRED"
+        )
+        assert datetime.fromisoformat(expired["created_at"]) >= datetime.fromisoformat(
+            offered["effective_at"]
+        )  # open for the whole offer period
+        accept = await client.post(
+            f"/v1/me/credit-lines/{customer.id}/increase/accept", headers=customer.headers
+        )
+        assert str(assert_problem(accept, 409)["type"]).endswith("no-open-increase")
+        assert _terms(await _credit(client, customer)) == _terms(line)
+        # Closed, so due again: the next run offers the increase anew.
+        assert (await _run_schedule_action(temporal_client, brief, [customer])).reviews == 1
+        await _changes_until(
+            client, customer, "INCREASE_OFFERED", "INCREASE_EXPIRED", "INCREASE_OFFERED"
+        )
