@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from ecs.contracts import workflow_id_for
-from ecs.db.tables import CreditDecision, EmotionEvent, Transaction, User
-from ecs.domain.status import Role
+from ecs.db.tables import CreditAccount, CreditDecision, EmotionEvent, Offer, Transaction, User
+from ecs.domain.status import DecisionStatus, OfferStatus, Role
 
 
 def make_user(
@@ -87,3 +87,45 @@ def add_emotion(
         )
         session.commit()
     return event_id
+
+
+def make_credit_line(
+    engine: Engine,
+    user_id: uuid.UUID,
+    *,
+    credit_limit: Decimal = Decimal("5000.00"),
+    interest_rate: Decimal = Decimal("0.1890"),
+    activated_at: datetime | None = None,
+) -> uuid.UUID:
+    """The user's active line, deployed from a decision and an offer as ``deploy_credit`` does
+    (a second call replaces the line, like a newly accepted offer); returns the offer id."""
+    decision_id, _ = make_decision_row(engine, user_id)
+    now = activated_at or datetime.now(UTC)
+    offer = Offer(
+        decision_id=uuid.UUID(decision_id),
+        user_id=user_id,
+        credit_limit=credit_limit,
+        interest_rate=interest_rate,
+        credit_type="SHORT_TERM",
+        status=OfferStatus.DEPLOYED,
+        expires_at=now + timedelta(days=7),
+        settled_at=now,
+    )
+    with Session(engine) as session:
+        decision = session.get(CreditDecision, uuid.UUID(decision_id))
+        assert decision is not None
+        decision.status = DecisionStatus.ACTIVE  # closed: the user may have another decision
+        session.add_all([decision, offer])
+        session.flush()
+        account = session.get(CreditAccount, user_id) or CreditAccount(
+            user_id=user_id,
+            credit_limit=credit_limit,
+            interest_rate=interest_rate,
+            credit_type="SHORT_TERM",
+            offer_id=offer.id,
+        )
+        account.credit_limit, account.interest_rate = credit_limit, interest_rate
+        account.offer_id, account.activated_at, account.updated_at = offer.id, now, now
+        session.add(account)
+        session.commit()
+        return offer.id

@@ -1,13 +1,18 @@
-"""A credit line's re-evaluation history and the answer to an offered increase."""
+"""A credit line's re-evaluation history and the answer to an offered increase.
+
+Amounts and rates are strings with two and four decimals, as on ``GET /v1/me/credit``: an
+accept's answer comes back from the workflow as JSON, where ``17500.00`` had become ``17500``.
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from api.schemas import MoneyOut, RateOut
 
 CHANGE_EXAMPLE: dict[str, Any] = {
     "kind": "DECREASE_NOTICED",
@@ -31,10 +36,10 @@ class CreditLineChangePublic(BaseModel):
     )
 
     kind: str
-    old_limit: Decimal
-    new_limit: Decimal
-    old_rate: Decimal
-    new_rate: Decimal
+    old_limit: MoneyOut
+    new_limit: MoneyOut
+    old_rate: RateOut
+    new_rate: RateOut
     effective_at: datetime | None
     created_at: datetime
     policy_version: str
@@ -57,5 +62,5 @@ class CreditLineTerms(BaseModel):
         json_schema_extra={"examples": [{"credit_limit": "3600.00", "interest_rate": "0.1890"}]}
     )
 
-    credit_limit: Decimal
-    interest_rate: Decimal
+    credit_limit: MoneyOut
+    interest_rate: RateOut

@@ -112,7 +112,9 @@ def apply(engine: Engine, inp: RecordInput, workflow_id: str) -> ApplyResult:
         ).first()
         done = _existing(session, workflow_id, inp.kind.value)
         if done is not None or account is None or str(account.offer_id) != p.offer_id:
-            if done is None and account is not None:
+            # Superseded once: a retry (the first answer was lost) finds the row it wrote.
+            superseded = _existing(session, workflow_id, ChangeKind.SUPERSEDED.value)
+            if done is None and account is not None and superseded is None:
                 session.add(
                     _row(inp.model_copy(update={"kind": ChangeKind.SUPERSEDED}), workflow_id)
                 )

@@ -15,7 +15,9 @@ import json
 import sys
 import tempfile
 import uuid
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -34,10 +36,13 @@ from ecs.contracts import (
     EmotionSignal,
     ReviewRequest,
 )
+from ecs.credit_lines import store
+from ecs.credit_lines.contract import AcceptIncrease, review_workflow_id
 from ecs.db.engine import make_engine
 from ecs.db.migrate import upgrade
 from ecs.domain.review import ReviewRules
 from ecs.domain.status import DecisionStatus, Role
+from ecs.proactive.contract import ProactiveInput, ProactiveSummary
 from ecs.risk.model import ModelUnavailable, RiskScore
 from ecs.settings import Settings
 from ecs.temporal.client import data_converter
@@ -45,7 +50,7 @@ from ecs.temporal.devserver import dynamic_config_args, find_binary
 from ecs.temporal.search import ALL as SEARCH_ATTRIBUTES
 from ecs.temporal.search import register
 from tests.conftest import TEST_PAYLOAD_KEY
-from tests.factories import make_user
+from tests.factories import make_credit_line, make_user
 from tests.workflows.conftest import (
     DecisionHandle,
     lowered_history_limit_args,
@@ -54,12 +59,15 @@ from tests.workflows.conftest import (
 )
 from workflows import WORKFLOWS
 from workflows.credit_decision import CreditDecisionWorkflow
+from workflows.credit_line import CreditLineReviewWorkflow
+from workflows.proactive import ProactiveOffersWorkflow
 
 HERE = Path(__file__).parent / "histories"
 PATHS = ("approved_accepted", "denied", "expired", "referred_reviewed_declined")
 REVIEWS = ("contested_four_eyes_accepted", "contested_offer_upheld_declined")
 RULES = ReviewRules(contest_window_seconds=3600, deadline_seconds=1)  # escalates at once
 CONTINUED = ("continued_as_new", "continued_run")
+LINES = ("proactive_reviews_started", "line_increase_accepted", "line_decrease_applied")
 
 
 class _DownModel:
@@ -87,48 +95,53 @@ def _write(name: str, history: WorkflowHistory) -> None:
     print(f"recorded {name}: {len(history.events)} events")
 
 
-async def record_continued(engine: Engine, settings: Settings) -> None:
-    """An open offer kept through continue-as-new (history limits lowered): the first run,
-    which ends by continuing, and the carried run, which accepts and deploys."""
+@asynccontextmanager
+async def _dev_server(
+    settings: Settings, *, activities_from: Settings | None = None, extra_args: Sequence[str] = ()
+) -> AsyncIterator[Client]:
+    """A fresh dev server and one real worker on the settings' task queue (its activities
+    built from ``activities_from``, the same settings unless told); yields the client."""
     async with await WorkflowEnvironment.start_local(
         dev_server_existing_path=find_binary("temporal"),
         data_converter=data_converter(settings),
         search_attributes=SEARCH_ATTRIBUTES,
-        dev_server_extra_args=dynamic_config_args() + lowered_history_limit_args(),
+        dev_server_extra_args=[*dynamic_config_args(), *extra_args],
     ) as env:
-        client = env.client
         with ThreadPoolExecutor(8) as pool:
             async with Worker(
-                client,
+                env.client,
                 task_queue=settings.temporal_task_queue,
                 workflows=WORKFLOWS,
-                activities=build_activities(settings),
+                activities=build_activities(activities_from or settings),
                 activity_executor=pool,
             ):
-                user = make_user(engine)
-                h = await start_decision(client, engine, settings, user)
-                first_run = h.result_run_id
-                await _until(h, DecisionStatus.OFFERED)
-                latest = client.get_workflow_handle_for(CreditDecisionWorkflow.run, h.id)
-                for n in range(200):
-                    if (await latest.describe()).run_id != first_run:
-                        break
-                    calm = EmotionSignal(event_id=f"rec-{n}", stress=0.2)
-                    await latest.signal(CreditDecisionWorkflow.emotion, calm)
-                else:
-                    raise AssertionError("the decision never continued as new")
-                second_run = (await latest.describe()).run_id
-                await latest.execute_update(
-                    CreditDecisionWorkflow.accept, AcceptRequest(user_id=str(user))
-                )
-                await latest.result()
-                for name, run_id in (
-                    ("continued_as_new", first_run),
-                    ("continued_run", second_run),
-                ):
-                    _write(
-                        name, await client.get_workflow_handle(h.id, run_id=run_id).fetch_history()
-                    )
+                yield env.client
+
+
+async def record_continued(engine: Engine, settings: Settings) -> None:
+    """An open offer kept through continue-as-new (history limits lowered): the first run,
+    which ends by continuing, and the carried run, which accepts and deploys."""
+    async with _dev_server(settings, extra_args=lowered_history_limit_args()) as client:
+        user = make_user(engine)
+        h = await start_decision(client, engine, settings, user)
+        first_run = h.result_run_id
+        await _until(h, DecisionStatus.OFFERED)
+        latest = client.get_workflow_handle_for(CreditDecisionWorkflow.run, h.id)
+        for n in range(200):
+            if (await latest.describe()).run_id != first_run:
+                break
+            calm = EmotionSignal(event_id=f"rec-{n}", stress=0.2)
+            await latest.signal(CreditDecisionWorkflow.emotion, calm)
+        else:
+            raise AssertionError("the decision never continued as new")
+        second_run = (await latest.describe()).run_id
+        await latest.execute_update(CreditDecisionWorkflow.accept, AcceptRequest(user_id=str(user)))
+        await latest.result()
+        for name, run_id in (
+            ("continued_as_new", first_run),
+            ("continued_run", second_run),
+        ):
+            _write(name, await client.get_workflow_handle(h.id, run_id=run_id).fetch_history())
 
 
 async def record(engine: Engine, settings: Settings) -> None:
@@ -201,80 +214,110 @@ async def record_reviews(engine: Engine, settings: Settings) -> None:
     """Human review with review rules: a contested denial escalated past its deadline, a
     four-eyes proposal rejected, proposed again, confirmed, accepted and deployed; and a
     contested offer upheld by an analyst, then declined."""
-    async with await WorkflowEnvironment.start_local(
-        dev_server_existing_path=find_binary("temporal"),
-        data_converter=data_converter(settings),
-        search_attributes=SEARCH_ATTRIBUTES,
-        dev_server_extra_args=dynamic_config_args(),
-    ) as env:
-        client = env.client
-        with ThreadPoolExecutor(8) as pool:
-            async with Worker(
-                client,
-                task_queue=settings.temporal_task_queue,
-                workflows=WORKFLOWS,
-                activities=build_activities(settings),
-                activity_executor=pool,
-            ):
-                first = make_user(engine, role=Role.ANALYST, months=0)
-                second = make_user(engine, role=Role.ANALYST, months=0)
-                user = make_user(engine, monthly_inflow=Decimal("0"))
-                h = await start_decision(client, engine, settings, user, review_rules=RULES)
-                await _until(h, DecisionStatus.DENIED)
-                await h.execute_update(  # by name: mypy picks the wrong overload for async
-                    UPDATE_CONTEST,
-                    ContestRequest(user_id=str(user), reason="paid in cash"),
-                )
-                for _ in range(400):  # the one-second deadline passes
-                    if (await status_of(h)).escalated:
-                        break
-                    await asyncio.sleep(0.05)
-                large = ReviewRequest(
-                    reviewer_id=str(first),
-                    approve=True,
-                    comment="documented",
-                    credit_limit=Decimal("30000.00"),
-                    interest_rate=Decimal("0.1800"),
-                    credit_type="LONG_TERM",
-                )
-                for confirm in (False, True):
-                    await h.execute_update(CreditDecisionWorkflow.review, large)
-                    await _until(h, DecisionStatus.CONFIRMING)
-                    await h.execute_update(
-                        CreditDecisionWorkflow.confirm,
-                        ConfirmRequest(reviewer_id=str(second), confirm=confirm, comment="seen"),
-                    )
-                    await _until(h, DecisionStatus.OFFERED if confirm else DecisionStatus.CONTESTED)
-                await h.execute_update(
-                    CreditDecisionWorkflow.accept, AcceptRequest(user_id=str(user))
-                )
-                await _save(client, "contested_four_eyes_accepted", h)
+    async with _dev_server(settings) as client:
+        first = make_user(engine, role=Role.ANALYST, months=0)
+        second = make_user(engine, role=Role.ANALYST, months=0)
+        user = make_user(engine, monthly_inflow=Decimal("0"))
+        h = await start_decision(client, engine, settings, user, review_rules=RULES)
+        await _until(h, DecisionStatus.DENIED)
+        await h.execute_update(  # by name: mypy picks the wrong overload for async
+            UPDATE_CONTEST,
+            ContestRequest(user_id=str(user), reason="paid in cash"),
+        )
+        for _ in range(400):  # the one-second deadline passes
+            if (await status_of(h)).escalated:
+                break
+            await asyncio.sleep(0.05)
+        large = ReviewRequest(
+            reviewer_id=str(first),
+            approve=True,
+            comment="documented",
+            credit_limit=Decimal("30000.00"),
+            interest_rate=Decimal("0.1800"),
+            credit_type="LONG_TERM",
+        )
+        for confirm in (False, True):
+            await h.execute_update(CreditDecisionWorkflow.review, large)
+            await _until(h, DecisionStatus.CONFIRMING)
+            await h.execute_update(
+                CreditDecisionWorkflow.confirm,
+                ConfirmRequest(reviewer_id=str(second), confirm=confirm, comment="seen"),
+            )
+            await _until(h, DecisionStatus.OFFERED if confirm else DecisionStatus.CONTESTED)
+        await h.execute_update(CreditDecisionWorkflow.accept, AcceptRequest(user_id=str(user)))
+        await _save(client, "contested_four_eyes_accepted", h)
 
-                user = make_user(engine)
-                h = await start_decision(client, engine, settings, user, review_rules=RULES)
-                await _until(h, DecisionStatus.OFFERED)
-                offer = (await status_of(h)).offer
-                assert offer is not None
-                await h.execute_update(  # by name: mypy picks the wrong overload for async
-                    UPDATE_CONTEST,
-                    ContestRequest(user_id=str(user), reason="the rate is too high"),
-                )
-                await h.execute_update(
-                    CreditDecisionWorkflow.review,
-                    ReviewRequest(
-                        reviewer_id=str(first),
-                        approve=True,
-                        comment="the rate follows the band",
-                        credit_limit=offer.credit_limit,
-                        interest_rate=offer.interest_rate,
-                        credit_type=offer.credit_type,
-                    ),
-                )
-                await _until(h, DecisionStatus.OFFERED)
-                await h.execute_update(
-                    CreditDecisionWorkflow.decline, DeclineRequest(user_id=str(user))
-                )
-                await _save(client, "contested_offer_upheld_declined", h)
+        user = make_user(engine)
+        h = await start_decision(client, engine, settings, user, review_rules=RULES)
+        await _until(h, DecisionStatus.OFFERED)
+        offer = (await status_of(h)).offer
+        assert offer is not None
+        await h.execute_update(  # by name: mypy picks the wrong overload for async
+            UPDATE_CONTEST,
+            ContestRequest(user_id=str(user), reason="the rate is too high"),
+        )
+        await h.execute_update(
+            CreditDecisionWorkflow.review,
+            ReviewRequest(
+                reviewer_id=str(first),
+                approve=True,
+                comment="the rate follows the band",
+                credit_limit=offer.credit_limit,
+                interest_rate=offer.interest_rate,
+                credit_type=offer.credit_type,
+            ),
+        )
+        await _until(h, DecisionStatus.OFFERED)
+        await h.execute_update(CreditDecisionWorkflow.decline, DeclineRequest(user_id=str(user)))
+        await _save(client, "contested_offer_upheld_declined", h)
+
+
+async def record_lines(engine: Engine, settings: Settings) -> None:
+    """Credit-line re-evaluation as the schedule runs it: a proactive-offers run (from the
+    reevaluation patch on) starts a review for each of two due lines; one line is below what
+    the policy now gives (an increase, offered and accepted), the other above it (a decrease,
+    noticed, applied once its one-second notice has passed)."""
+    due_now = settings.model_copy(
+        update={
+            "reevaluation_interval_days": 1e-9,
+            "limit_decrease_notice_days": 1 / 86400,
+            "limit_increase_offer_days": 1.0,
+        }
+    )
+    async with _dev_server(settings, activities_from=due_now) as client:
+        low, high = make_user(engine), make_user(engine)
+        make_credit_line(engine, low, credit_limit=Decimal("1000.00"))
+        make_credit_line(engine, high, credit_limit=Decimal("20000.00"))
+        # Replay runs a history under its file's name as workflow id, and the run derives
+        # its reviews' ids from its own: so the run's id is the file's name.
+        run_id = "proactive_reviews_started"
+        summary = await client.execute_workflow(
+            ProactiveOffersWorkflow.run,
+            ProactiveInput(user_ids=[str(low), str(high)]),
+            id=run_id,
+            task_queue=settings.temporal_task_queue,
+        )
+        assert summary == ProactiveSummary(selected=0, started=0, reviews=2), summary
+        increase = client.get_workflow_handle_for(
+            CreditLineReviewWorkflow.run, review_workflow_id(str(low), run_id)
+        )
+        decrease = client.get_workflow_handle_for(
+            CreditLineReviewWorkflow.run, review_workflow_id(str(high), run_id)
+        )
+        for _ in range(400):
+            if store.pending_offer_workflow(engine, low) == increase.id:
+                break
+            await asyncio.sleep(0.05)  # poll (bounded by the loop's 400 tries)
+        else:
+            raise AssertionError("the increase was never offered")
+        await increase.execute_update(CreditLineReviewWorkflow.accept_increase, AcceptIncrease())
+        for name, handle in (
+            ("line_increase_accepted", increase),
+            ("line_decrease_applied", decrease),
+        ):
+            print(f"{name}: {(await handle.result()).value}")
+            _write(name, await handle.fetch_history())
+        _write(run_id, await client.get_workflow_handle(run_id).fetch_history())
 
 
 def main() -> None:
@@ -296,6 +339,8 @@ def main() -> None:
             asyncio.run(record_continued(engine, settings))
         if not wanted or wanted & set(REVIEWS):
             asyncio.run(record_reviews(engine, settings))
+        if not wanted or wanted & set(LINES):
+            asyncio.run(record_lines(engine, settings))
         engine.dispose()
 
 

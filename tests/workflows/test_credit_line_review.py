@@ -4,7 +4,8 @@ The line's terms and the customer's history are scripted (``FakeLines``); the po
 one, applied by the fake exactly as ``activities.credit_lines.propose_terms`` applies it. The
 notice and the offer's validity are real durable timers that the test server skips through.
 The SQL (due lines, idempotent rows, applying a change) is tested in
-``tests/api/test_credit_line_reevaluation.py`` against the real database.
+``tests/integration/test_credit_line_store.py``, the whole flow through the API in
+``tests/api/test_credit_line_reevaluation.py``.
 """
 
 from __future__ import annotations
