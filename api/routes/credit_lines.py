@@ -7,6 +7,7 @@ update, with an update id per offer so a retried request applies the increase on
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from fastapi import APIRouter
@@ -49,25 +50,39 @@ def line_changes(
     summary="Accept the increase a re-evaluation offered",
     responses={
         404: {"description": "Not the caller's credit line"},
+        200: {"description": "Applied now, or already (a repeat answers with the same terms)"},
         409: {"description": "No increase offer is open on this line"},
     },
 )
 async def accept_increase(
     account_id: uuid.UUID, user: CurrentUser, resources: ResourcesDep, temporal: TemporalDep
 ) -> CreditLineTerms:
+    """Safe to retry: once the increase is applied, accepting again answers with its terms
+    (200) until the line is reviewed again; with no increase to accept, 409."""
     _own(user.id, account_id)
-    workflow_id = store.pending_offer_workflow(resources.engine, account_id)
+    workflow_id = await asyncio.to_thread(
+        store.pending_offer_workflow, resources.engine, account_id
+    )
     if workflow_id is None:
-        raise Conflict("no increase offer is open on this credit line", code="no-open-increase")
+        return await _already_applied(resources, account_id)
     try:
         result = await engine.update(
             temporal, workflow_id, "accept_increase", AcceptIncrease(), f"accept:{workflow_id}"
         )
     except (engine.Rejected, engine.NotRunning) as exc:
-        raise Conflict(
-            "no increase offer is open on this credit line", code="no-open-increase"
-        ) from exc
+        return await _already_applied(resources, account_id, cause=exc)
     return CreditLineTerms(
         credit_limit=result["credit_limit"] if isinstance(result, dict) else result.credit_limit,
         interest_rate=result["interest_rate"] if isinstance(result, dict) else result.interest_rate,
     )
+
+
+async def _already_applied(
+    resources: ResourcesDep, account_id: uuid.UUID, cause: Exception | None = None
+) -> CreditLineTerms:
+    applied = await asyncio.to_thread(store.applied_increase, resources.engine, account_id)
+    if applied is None:
+        raise Conflict(
+            "no increase offer is open on this credit line", code="no-open-increase"
+        ) from cause
+    return CreditLineTerms(credit_limit=applied.new_limit, interest_rate=applied.new_rate)

@@ -162,3 +162,17 @@ def pending_offer_workflow(engine: Engine, account_id: uuid.UUID) -> str | None:
             )
             .order_by(col(CreditLineChange.created_at).desc())
         ).first()
+
+
+def applied_increase(engine: Engine, account_id: uuid.UUID) -> CreditLineChange | None:
+    """The line's latest change if it is an applied increase: what a repeated accept (a retry
+    after a lost answer) answers with, until the line is reviewed again."""
+    with Session(engine) as session:
+        latest = session.exec(
+            select(CreditLineChange)
+            .where(CreditLineChange.account_id == account_id)
+            .order_by(col(CreditLineChange.created_at).desc(), col(CreditLineChange.id).desc())
+        ).first()
+    if latest is None or latest.kind != ChangeKind.INCREASE_APPLIED.value:
+        return None
+    return latest
