@@ -227,7 +227,7 @@ async def record_reviews(engine: Engine, settings: Settings) -> None:
         for _ in range(400):  # the one-second deadline passes
             if (await status_of(h)).escalated:
                 break
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # poll (bounded by the loop's 400 tries)
         large = ReviewRequest(
             reviewer_id=str(first),
             approve=True,
