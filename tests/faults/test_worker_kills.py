@@ -5,10 +5,15 @@ as soon as they see them, while the test kills the only ``ecs worker`` process e
 of progress and starts a new one. Temporal re-dispatches whatever the dead worker held. At the
 end every decision is ACTIVE, each customer has exactly the credit line of their offer, one
 "credit active" notification, and the API never answered a 5xx other than 503.
+
+ACTIVE is visible as soon as ``accept_and_deploy`` commits; the notification is the workflow's
+next (and last) activity, which a kill can delay by its start-to-close timeout. So the checks
+wait for every decision's workflow to close first: after that nothing can add a notice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections import Counter
@@ -17,15 +22,29 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
+from temporalio.client import WorkflowExecutionStatus
 
+from ecs.contracts import workflow_id_for
 from ecs.db.tables import CreditAccount, Notification, Offer
 from ecs.settings import Settings
+from ecs.temporal.client import connect
 from tests.api.conftest import register_and_login, serve_api
 from tests.faults.conftest import Processes, fault_env
 from tests.ledger import entry, feed_sync
 
 CUSTOMERS = 12
 KILLS = 4
+CLOSE_DEADLINE_SECONDS = 120  # a killed notify waits out its start-to-close timeout first
+
+
+async def _wait_closed(settings: Settings, decision_ids: list[str]) -> None:
+    client = await connect(settings)
+    deadline = time.monotonic() + CLOSE_DEADLINE_SECONDS
+    for decision_id in decision_ids:
+        handle = client.get_workflow_handle(workflow_id_for(decision_id))
+        while (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+            assert time.monotonic() < deadline, f"decision {decision_id} never closed"
+            await asyncio.sleep(0.1)  # poll, bounded by the deadline
 
 
 def _seed(api: str, user_id: uuid.UUID) -> None:
@@ -89,6 +108,7 @@ def test_killed_workers_lose_no_decision_and_deploy_once(
 
     print(f"customers={CUSTOMERS} kills={processes.kills} statuses={dict(statuses)}")
     assert processes.kills == KILLS
+    asyncio.run(_wait_closed(own, list(decisions.values())))
     with Session(engine) as session:
         for customer in customers:
             account = session.get(CreditAccount, customer.id)
