@@ -8,8 +8,12 @@ another worker, so a restart never loses a decision.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
+import shutil
 import signal
+import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -24,7 +28,7 @@ from ecs.proactive import schedule
 from ecs.settings import Settings, get_settings
 from ecs.temporal.client import connect
 from ecs.tracing import setup_tracing
-from workflows import WORKFLOWS
+from workflows.registry import WORKFLOWS
 
 log = logging.getLogger("ecs.worker")
 GRACEFUL_SHUTDOWN = timedelta(seconds=20)
@@ -35,6 +39,24 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 SANDBOX = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("ecs", "activities")
 )
+
+
+def cache_workflow_bytecode() -> None:
+    """Let the sandbox's per-run import of a workflow module read cached bytecode.
+
+    The sandbox imports the workflow's module afresh for every workflow run it creates (that is
+    how it isolates module state). Where bytecode is not written (``PYTHONDONTWRITEBYTECODE``, as
+    on this machine and in many container images) every one of those imports compiled the module
+    from source: the largest single cost of a new decision on the worker (measured with py-spy,
+    ``bench/README.md``). A private directory (mode 0700, removed at exit) keeps the cache out of
+    the source tree and out of reach of other local users, who could otherwise plant bytecode.
+    """
+    if not sys.dont_write_bytecode or sys.pycache_prefix is not None:
+        return
+    directory = tempfile.mkdtemp(prefix="ecs-worker-bytecode-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    sys.pycache_prefix = directory
+    sys.dont_write_bytecode = False
 
 
 def create_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> Worker:
@@ -51,6 +73,7 @@ def create_worker(client: Client, settings: Settings, executor: ThreadPoolExecut
 
 
 async def run_worker(settings: Settings) -> None:
+    cache_workflow_bytecode()
     client = await connect_with_retry(settings)
     await register_schedules(client, settings)
     stop = asyncio.Event()

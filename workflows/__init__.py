@@ -1,14 +1,5 @@
-"""Deterministic workflow code only: no I/O, no clocks, no heavy imports."""
+"""Deterministic workflow code only: no I/O, no clocks, no heavy imports.
 
-from workflows.credit_decision import CreditDecisionWorkflow
-from workflows.credit_line import CreditLineReviewWorkflow
-from workflows.proactive import ProactiveOffersWorkflow
-
-WORKFLOWS: list[type] = [CreditDecisionWorkflow, ProactiveOffersWorkflow, CreditLineReviewWorkflow]
-
-__all__ = [
-    "WORKFLOWS",
-    "CreditDecisionWorkflow",
-    "CreditLineReviewWorkflow",
-    "ProactiveOffersWorkflow",
-]
+Empty on purpose: the sandbox re-imports this package for every workflow run (see
+``workflows.registry``, which lists the workflows the worker registers).
+"""

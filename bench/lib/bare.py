@@ -114,8 +114,9 @@ def bare_worker(client: Client, task_queue: str, executor: ThreadPoolExecutor) -
 
 async def _run_worker() -> None:
     from ecs.settings import Settings
-    from worker import connect_with_retry
+    from worker import cache_workflow_bytecode, connect_with_retry
 
+    cache_workflow_bytecode()  # as the real worker: the floor must not pay a compile per run
     settings = Settings()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

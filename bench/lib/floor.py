@@ -73,8 +73,9 @@ async def _run_worker() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from ecs.settings import Settings
-    from worker import GRACEFUL_SHUTDOWN, connect_with_retry
+    from worker import GRACEFUL_SHUTDOWN, cache_workflow_bytecode, connect_with_retry
 
+    cache_workflow_bytecode()  # as the real worker: the floor must not pay a compile per run
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

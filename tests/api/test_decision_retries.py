@@ -48,7 +48,7 @@ async def polling(client: Client, settings: Settings) -> AsyncIterator[None]:
     """A real worker on the queue for the duration of the block. No sticky cache, so a
     workflow task queued while it was gone goes straight to the next worker."""
     from activities.registry import build_activities
-    from workflows import WORKFLOWS
+    from workflows.registry import WORKFLOWS
 
     with ThreadPoolExecutor(max_workers=8) as executor:
         worker = Worker(

@@ -38,7 +38,7 @@ async def down_model_worker(
     """The real workflow and activities, except a risk model that is always unavailable."""
     from activities.registry import build_activities
     from ecs.risk.model import ModelUnavailable, RiskScore
-    from workflows import WORKFLOWS
+    from workflows.registry import WORKFLOWS
 
     class DownModel:
         name = "down"

@@ -50,7 +50,7 @@ from ecs.domain.reasons import ReasonCode
 from ecs.risk.model import RiskScore
 from tests.unit.applicants import make_features
 from worker import SANDBOX
-from workflows import WORKFLOWS
+from workflows.registry import WORKFLOWS
 
 HEALTHY = make_features()
 NO_INCOME = make_features(inflow_30d=0.0, inflow_90d=0.0)

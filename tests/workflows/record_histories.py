@@ -57,10 +57,10 @@ from tests.workflows.conftest import (
     start_decision,
     status_of,
 )
-from workflows import WORKFLOWS
 from workflows.credit_decision import CreditDecisionWorkflow
 from workflows.credit_line import CreditLineReviewWorkflow
 from workflows.proactive import ProactiveOffersWorkflow
+from workflows.registry import WORKFLOWS
 
 HERE = Path(__file__).parent / "histories"
 PATHS = ("approved_accepted", "denied", "expired", "referred_reviewed_declined")

@@ -164,7 +164,7 @@ async def failing_model_worker(temporal_client: Client, settings: Settings) -> A
     """A worker whose risk model is down, on its own task queue."""
     from activities.registry import build_activities
     from ecs.risk.model import ModelUnavailable, RiskScore
-    from workflows import WORKFLOWS
+    from workflows.registry import WORKFLOWS
 
     class DownModel:
         name = "down"

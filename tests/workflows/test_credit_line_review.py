@@ -43,8 +43,8 @@ from ecs.temporal.client import data_converter
 from ecs.temporal.devserver import find_binary
 from tests.workflows.fakes import HEALTHY, NO_INCOME, FakeCredit
 from worker import SANDBOX
-from workflows import WORKFLOWS
 from workflows.credit_line import CreditLineReviewWorkflow
+from workflows.registry import WORKFLOWS
 
 DAY = 86400.0
 POLICY_LIMIT = Decimal("3600")  # what the policy gives HEALTHY with the fake model's score

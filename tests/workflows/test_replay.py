@@ -20,10 +20,11 @@ from ecs.proactive.contract import ProactiveInput, ProactiveSummary
 from ecs.settings import Settings
 from ecs.temporal.client import data_converter
 from tests.conftest import TEST_PAYLOAD_KEY
-from workflows import WORKFLOWS, summary
+from workflows import summary
 from workflows.credit_decision import CreditDecisionWorkflow
 from workflows.credit_line import CreditLineReviewWorkflow
 from workflows.proactive import ProactiveOffersWorkflow
+from workflows.registry import WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 EXPECTED = {

@@ -21,7 +21,7 @@ from ecs.temporal.devserver import find_binary
 from ecs.temporal.search import register as register_search_attributes
 from tests.factories import make_user
 from tests.workflows.conftest import start_decision, status_of
-from workflows import WORKFLOWS
+from workflows.registry import WORKFLOWS
 
 QUEUE = "time-skipping"
 DAY = 24 * 3600
