@@ -243,17 +243,17 @@ async def _ingest(request: Request) -> Response:
         )
 
     received_at = datetime.now(UTC)
-    records = [
+    records = [  # positional, and the kind as the StrEnum itself: this loop runs per reading
         StreamReading(
-            event_id=r.event_id,
-            user_id=owner,
-            occurred_at=r.occurred_at,
-            kind=r.kind.value,
-            positivity=r.metrics.positivity,
-            intensity=r.metrics.intensity,
-            stress=r.metrics.stress,
-            context=r.context,
-            received_at=received_at,
+            r.event_id,
+            owner,
+            r.occurred_at,
+            r.kind,
+            (m := r.metrics).positivity,
+            m.intensity,
+            m.stress,
+            r.context,
+            received_at,
         )
         for r, owner in zip(readings, owners, strict=True)
     ]
@@ -276,5 +276,5 @@ async def _ingest(request: Request) -> Response:
             headers={"Retry-After": REDIS_RETRY_AFTER},
         ) from exc
     READINGS_ACCEPTED.inc(len(records))
-    body = orjson.dumps({"accepted": len(records), "event_ids": [str(r.event_id) for r in records]})
+    body = orjson.dumps({"accepted": len(records), "event_ids": [r.event_id for r in records]})
     return Response(body, status_code=202, media_type="application/json")

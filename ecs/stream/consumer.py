@@ -358,7 +358,7 @@ class StreamConsumer:
         outcome.acked = True
         outcome.readings = readings
         for result in results:
-            outcome.inserted += len(result.inserted)
+            outcome.inserted += result.stored
             outcome.duplicates += result.duplicates
         if self.signaller is not None and ok_readings:
             open_workflows: dict[Any, str] = {}

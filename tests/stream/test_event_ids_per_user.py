@@ -33,9 +33,9 @@ def _same_id_from_two_users(engine: Engine, *, raw: bool) -> None:
             assert joined is not None
             out = persist_raw(engine, joined, THRESHOLDS)
             assert out is not None
-            return len(out.result.inserted), out.result.duplicates
+            return out.result.stored, out.result.duplicates
         res = persist(engine, batch, THRESHOLDS)
-        return len(res.inserted), res.duplicates
+        return res.stored, res.duplicates
 
     assert store([first]) == (1, 0)
     assert store([theirs]) == (1, 0)  # B's reading is not a "duplicate" of A's

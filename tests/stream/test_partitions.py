@@ -67,7 +67,7 @@ def test_redelivered_readings_are_stored_once_across_partitions(pg: Engine) -> N
     ]
     first = persist(pg, readings[:400], THRESHOLDS)
     again = persist(pg, readings, THRESHOLDS)  # 400 redelivered, 200 new
-    assert len(first.inserted) == 400 and len(again.inserted) == 200
+    assert first.stored == 400 and again.stored == 200
     assert again.duplicates == 400
     ids = stored_event_ids(pg, users)
     assert len(ids) == len(set(ids)) == 600

@@ -71,9 +71,9 @@ def test_a_clean_batch_takes_the_fast_path_exactly_once(pg: Engine) -> None:
     first = persist_raw(pg, batch, THRESHOLDS)
     again = persist_raw(pg, batch, THRESHOLDS)  # a redelivery of the whole batch
     assert first is not None and again is not None
-    assert first.readings == 101 and len(first.result.inserted) == 100
+    assert first.readings == 101 and first.result.stored == 100
     assert first.result.refused == 1 and first.result.duplicates == 0
-    assert not again.result.inserted and again.result.duplicates == 100
+    assert again.result.stored == 0 and again.result.duplicates == 100
     assert sorted(stored_event_ids(pg, users)) == sorted(r.event_id for r in readings)
     assert stored_event_ids(pg, refused) == []
     assert_daily_matches(pg, users, readings)
