@@ -50,7 +50,7 @@ def test_worker_caches_bytecode_in_a_private_directory_without_pycache() -> None
     assert "summary.cpython" in pycs, "a fresh import compiled without caching"
 
 
-def test_worker_leaves_an_existing_bytecode_setup_alone() -> None:
+def test_worker_leaves_a_process_that_writes_bytecode_alone(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from worker import cache_workflow_bytecode\n"
@@ -58,7 +58,8 @@ def test_worker_leaves_an_existing_bytecode_setup_alone() -> None:
         "print(sys.pycache_prefix, sys.dont_write_bytecode)\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(tmp_path)  # writes bytecode, outside the source tree
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
-    assert result.stdout.strip() == "None False", result.stderr
+    assert result.stdout.strip() == f"{tmp_path} False", result.stderr
