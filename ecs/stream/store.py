@@ -4,12 +4,12 @@ Exactly-once *effects* over an at-least-once stream rest on one trick: the raw i
 ``ON CONFLICT <reading key> DO NOTHING RETURNING user_id, event_id``, and the aggregates are
 incremented only for the readings that statement returned. Event ids are the client's, so they
 are unique per user, never across users (migration 0007): the reading key is
-``(event_id, user_id)`` on SQLite and ``(occurred_at, user_id, event_id)`` on PostgreSQL, whose
-partitioned table needs the partition key in every unique index (migrations 0004 and 0007 explain
-why that deduplicates every redelivery just the same). A redelivered reading therefore changes
-nothing, and a concurrent duplicate (two consumers after a claim) blocks on the primary key until
-the first transaction commits, then is skipped. Both run in the same transaction, so raw rows and
-sums can never disagree.
+``(event_id, user_id)`` on SQLite and ``(user_id, occurred_at, event_id)`` on PostgreSQL, whose
+partitioned table needs the partition key in every unique index (migrations 0004, 0007 and
+0009 explain why that deduplicates every redelivery just the same). A redelivered reading
+therefore changes nothing, and a concurrent duplicate (two consumers after a claim) blocks on the
+primary key until the first transaction commits, then is skipped. Both run in the same
+transaction, so raw rows and sums can never disagree.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from ecs.db.tables import CreditDecision, EmotionDaily, EmotionEvent, User
 from ecs.db.types import utcnow
 from ecs.domain.emotions import CoolingOffThresholds, is_acute_distress
 from ecs.domain.status import OPEN_DECISION_STATUSES, DecisionStatus
-from ecs.stream.messages import StreamReading
+from ecs.stream.messages import PoisonEntry, StreamReading
 
 EVENTS = EmotionEvent.__table__  # type: ignore[attr-defined]
 DAILY = EmotionDaily.__table__  # type: ignore[attr-defined]
@@ -39,18 +39,29 @@ DECISIONS = CreditDecision.__table__  # type: ignore[attr-defined]
 USERS = User.__table__  # type: ignore[attr-defined]
 
 
+class UnknownUser(PoisonEntry):
+    """Readings of a user id that is not a user: a data problem, for the dead-letter stream.
+
+    Checked here rather than by a foreign key: on PostgreSQL the key's per-row trigger was a
+    quarter of the insert (migration 0009), and SQLite's still stands behind this check.
+    """
+
+
 def _without_consent(conn: Connection, user_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
     """Users who exist but may no longer have emotions stored (consent withdrawn or erased).
 
     The API refuses their readings, but some may already sit in the stream when consent is
-    withdrawn. Unknown users are *not* returned: their readings fail the foreign key and go to
-    the dead-letter stream, where a data problem belongs.
+    withdrawn. Unknown users raise ``UnknownUser``: their entries are isolated into the
+    dead-letter stream, where a data problem belongs.
     """
-    query = select(USERS.c.id).where(
-        USERS.c.id.in_(user_ids),
-        (USERS.c.consent_emotion_processing.is_(False)) | (USERS.c.erased_at.is_not(None)),
+    query = select(USERS.c.id, USERS.c.consent_emotion_processing, USERS.c.erased_at).where(
+        USERS.c.id.in_(user_ids)
     )
-    return set(conn.execute(query).scalars().all())
+    rows = conn.execute(query).all()
+    unknown = set(user_ids) - {row.id for row in rows}
+    if unknown:
+        raise UnknownUser(f"readings for {len(unknown)} unknown user id(s)")
+    return {row.id for row in rows if not row.consent_emotion_processing or row.erased_at}
 
 
 ReadingKey = tuple[uuid.UUID, uuid.UUID]  # (user_id, event_id)
@@ -220,7 +231,7 @@ _COPY_COLUMNS = (
 _MERGE_STAGED = f"""
 WITH ins AS (
     INSERT INTO emotion_events SELECT * FROM {STAGING} ORDER BY user_id, event_id
-    ON CONFLICT (occurred_at, user_id, event_id) DO NOTHING
+    ON CONFLICT (user_id, occurred_at, event_id) DO NOTHING
     RETURNING event_id, user_id, occurred_at, positivity, intensity, stress
 ), agg AS (
     INSERT INTO emotion_daily (user_id, day, readings, positivity_sum, intensity_sum,

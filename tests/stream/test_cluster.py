@@ -207,7 +207,7 @@ async def test_poison_goes_to_its_shards_dead_letters_and_shards_trim(
     sharded: Settings, cluster: aioredis.Redis, engine: Engine
 ) -> None:
     users = make_users(engine, 6)
-    stranger = uuid.uuid4()  # not a user: the foreign key refuses it, nothing else in its entry
+    stranger = uuid.uuid4()  # not a user: refused as data (store.UnknownUser), nothing else
     good = [reading(u) for u in users for _ in range(5)]
     request = [*good[:15], reading(stranger), *good[15:]]
     publisher = CoalescingPublisher(cluster, sharded.stream_name, shards=SHARDS)

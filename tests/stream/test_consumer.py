@@ -141,7 +141,7 @@ async def test_poison_entries_go_to_the_dead_letter_stream(
     s = isolated(base_settings, stream_claim_idle_ms=200, stream_max_deliveries=2)
     users = make_users(engine, 2)
     good = [reading(u) for u in users for _ in range(10)]
-    orphan = reading(uuid.uuid4())  # no such user: a foreign-key violation
+    orphan = reading(uuid.uuid4())  # no such user: refused as data (store.UnknownUser)
     mixed = [good[0], orphan, good[1]]
     await redis_client.xgroup_create(s.stream_name, s.stream_group, id="0", mkstream=True)
     # An entry that keeps failing: delivered 3 times (> max 2) to consumers that died.
@@ -168,7 +168,7 @@ async def test_poison_entries_go_to_the_dead_letter_stream(
         assert b"delivered" in errors[retried][b"dlq_error"]
         orphan_letter = next(f for f in errors.values() if b"dlq_index" in f)
         assert orphan_letter[b"dlq_index"] == b"1"
-        assert b"Integrity" in orphan_letter[b"dlq_error"]
+        assert b"UnknownUser" in orphan_letter[b"dlq_error"]
         assert orjson.loads(orphan_letter[b"r"])[0]["event_id"] == str(orphan.event_id)
         poison = [f for f in errors.values() if f[b"dlq_error"].startswith(b"poison")]
         assert len(poison) == 3

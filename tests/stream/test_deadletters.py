@@ -30,7 +30,7 @@ async def test_replay_after_the_cause_is_fixed_stores_the_reading_once(
             await async_wait_for(lambda: _dead_count(redis_client, s, 1), timeout=15)
             assert consumer.totals.dead == 1
         [letter] = await list_dead_letters(redis_client, s.stream_name)
-        assert "Integrity" in letter.error
+        assert "UnknownUser" in letter.error
         assert not any(k.startswith(b"dlq_") for k in letter.fields)
 
         with engine.begin() as conn:  # the operator fixes the cause
