@@ -126,8 +126,9 @@ class EmotionEvent(SQLModel, table=True):
     Event ids are unique per user, not per table (migration 0007): another user sending the same
     id is another reading, never a "duplicate" that pre-empts this one. On PostgreSQL the table is
     partitioned by day of ``occurred_at`` (migration 0004), its primary key is
-    ``(occurred_at, user_id, event_id)`` and the ``occurred_at`` index is that key; the model keeps
-    the SQLite shape ``(event_id, user_id)``, which is also what the ORM needs to identify a row.
+    ``(user_id, occurred_at, event_id)``, which serves as both indexes below, and it has no
+    foreign key to users (migration 0009: the consumer checks users itself); the model keeps the
+    SQLite shape ``(event_id, user_id)``, which is also what the ORM needs to identify a row.
     """
 
     __tablename__ = "emotion_events"
