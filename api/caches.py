@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import random
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import orjson
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 
 from ecs.clock import Clock, monotonic, wall
 from ecs.db.tables import User
@@ -25,6 +26,11 @@ from ecs.db.tables import User
 CONSENT_TTL_SECONDS = 10.0
 ACCOUNT_TTL_SECONDS = 10.0
 MAX_ENTRIES = 100_000
+
+# Built once: a statement built per lookup doubled its cost (construction and cache-key work).
+_CONSENT_OF = select(User.id, User.consent_emotion_processing, User.erased_at).where(  # type: ignore[call-overload]
+    User.id.in_(bindparam("ids", expanding=True))  # type: ignore[attr-defined]
+)
 
 
 class ConsentCache:
@@ -36,6 +42,12 @@ class ConsentCache:
       while one background lookup refreshes it — without this, every entry expiring at once
       sent hundreds of concurrent requests into their own lookups and set the ingest p99;
     * concurrent misses for the same user share one lookup (single flight);
+    * lookups are coalesced: while one is in flight, every user who misses or expires meanwhile
+      queues for the next, which reads them all with one query. Per-user lookups cost ~0.5 ms
+      of API CPU each (SQLAlchemy checkout, pre-ping, execute); with 100,000 users on a 10 s
+      TTL that would be 10,000 a second, more than the API's cores. Coalesced, a lookup grows
+      with the load instead (up to ``MAX_LOOKUP`` users, ~20 µs each) and their number stays
+      bounded by the query's round trip;
     * expiries are jittered so a burst of new users does not expire as a burst.
 
     A withdrawal made through this instance applies at once (``forget``); one made elsewhere
@@ -43,6 +55,7 @@ class ConsentCache:
     """
 
     MAX_STALENESS = 3.0
+    MAX_LOOKUP = 1000
 
     def __init__(
         self, engine: Engine, ttl: float = CONSENT_TTL_SECONDS, clock: Clock = monotonic
@@ -53,7 +66,8 @@ class ConsentCache:
         self.lookups = 0  # database round trips, for tests
         self._entries: dict[uuid.UUID, tuple[bool, float]] = {}  # (allowed, fresh until)
         self._inflight: dict[uuid.UUID, asyncio.Future[bool]] = {}
-        self._refreshers: set[asyncio.Task[None]] = set()
+        self._queued: dict[uuid.UUID, asyncio.Future[bool]] = {}  # for the next lookup, in order
+        self._lookup_task: asyncio.Task[None] | None = None
 
     async def consented(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, bool]:
         now = self.clock()
@@ -83,9 +97,17 @@ class ConsentCache:
         loop = asyncio.get_running_loop()
         futures = {u: loop.create_future() for u in user_ids}
         self._inflight.update(futures)
-        task = loop.create_task(self._resolve(futures))
-        self._refreshers.add(task)
-        task.add_done_callback(self._refreshers.discard)
+        self._queued.update(futures)
+        if self._lookup_task is None or self._lookup_task.done():
+            self._lookup_task = loop.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        """One lookup at a time, each taking every user queued so far (up to ``MAX_LOOKUP``)."""
+        while self._queued:
+            batch = dict(itertools.islice(self._queued.items(), self.MAX_LOOKUP))
+            for user_id in batch:
+                del self._queued[user_id]
+            await self._resolve(batch)
 
     async def _resolve(self, futures: dict[uuid.UUID, asyncio.Future[bool]]) -> None:
         try:
@@ -110,11 +132,9 @@ class ConsentCache:
                 future.set_result(allowed)
 
     def _lookup(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, bool]:
-        query = select(User.id, User.consent_emotion_processing, User.erased_at).where(  # type: ignore[call-overload]
-            User.id.in_(user_ids)  # type: ignore[attr-defined]
-        )
         with self.engine.connect() as conn:
-            return {row[0]: bool(row[1]) and row[2] is None for row in conn.execute(query)}
+            rows = conn.execute(_CONSENT_OF, {"ids": user_ids})
+            return {row[0]: bool(row[1]) and row[2] is None for row in rows}
 
     def forget(self, user_id: uuid.UUID) -> None:
         """Apply a change immediately (a lookup already in flight may have read the old value,

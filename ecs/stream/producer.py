@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
-from ecs.stream.messages import StreamReading, encode_entry
+from ecs.stream.messages import StreamReading, WireReading, encode_entry, user_of
 from ecs.stream.shards import shard_key, split_by_shard
 
 
@@ -72,12 +72,12 @@ class CoalescingPublisher:
         self._pending: list[tuple[str, dict[bytes, bytes], asyncio.Future[bytes]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    async def publish(self, readings: Sequence[StreamReading]) -> list[bytes]:
+    async def publish(self, readings: Sequence[StreamReading | WireReading]) -> list[bytes]:
         """Append ``readings`` (one entry per shard they touch); returns the entry ids once
         Redis has every one of them."""
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[bytes]] = []
-        for shard, group in sorted(split_by_shard(readings, self.shards).items()):
+        for shard, group in sorted(split_by_shard(readings, self.shards, user_of).items()):
             future: asyncio.Future[bytes] = loop.create_future()
             key = shard_key(self.stream, shard, self.shards)
             self._pending.append((key, encode_entry(group), future))

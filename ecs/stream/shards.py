@@ -23,16 +23,10 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from collections.abc import Iterable, Sequence
-from typing import Protocol, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
-
-class HasUser(Protocol):
-    @property
-    def user_id(self) -> uuid.UUID: ...
-
-
-T = TypeVar("T", bound=HasUser)
+T = TypeVar("T")
 
 
 def shard_of(user_id: uuid.UUID, shards: int) -> int:
@@ -55,11 +49,13 @@ def shard_keys(stream: str, shards: int, only: Iterable[int] | None = None) -> l
     return [shard_key(stream, shard, shards) for shard in chosen]
 
 
-def split_by_shard(items: Sequence[T], shards: int) -> dict[int, list[T]]:
+def split_by_shard(
+    items: Sequence[T], shards: int, user_of: Callable[[T], uuid.UUID]
+) -> dict[int, list[T]]:
     """``items`` grouped by their user's shard, each group in its original order."""
     if shards <= 1:
         return {0: list(items)} if items else {}
     groups: dict[int, list[T]] = {}
     for item in items:
-        groups.setdefault(shard_of(item.user_id, shards), []).append(item)
+        groups.setdefault(shard_of(user_of(item), shards), []).append(item)
     return groups

@@ -28,6 +28,27 @@ async def test_concurrent_misses_share_one_lookup(engine: Engine) -> None:
     assert cache.lookups == 1
 
 
+async def test_misses_and_expiries_of_different_users_are_read_in_one_lookup(
+    engine: Engine,
+) -> None:
+    """One query for every user queued meanwhile, not one per user: with many users on a short
+    TTL, per-user lookups would cost the API more CPU than the readings themselves."""
+    clock = ManualClock()
+    cache = ConsentCache(engine, ttl=10, clock=clock)
+    users = make_users(engine, 40)
+    answers = await asyncio.gather(*(cache.consented([u]) for u in users))
+    assert answers == [{u: True} for u in users] and cache.lookups == 1
+    _set_consent(engine, users[0], False)
+    clock.advance(12.5)  # every entry past its freshness: each request queues a refresh
+    await asyncio.gather(*(cache.consented([u]) for u in users))
+
+    async def refreshed() -> bool:
+        return (await cache.consented([users[0]]))[users[0]] is False
+
+    await async_wait_for(refreshed, timeout=5, message="the background refresh")
+    assert cache.lookups == 2
+
+
 async def test_unknown_users_have_no_consent(engine: Engine) -> None:
     stranger = uuid.uuid4()
     assert await ConsentCache(engine).consented([stranger]) == {stranger: False}
