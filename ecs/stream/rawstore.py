@@ -36,9 +36,18 @@ from ecs.stream.messages import (
     EmotionKind,
     StreamReading,
 )
-from ecs.stream.store import CREATE_STAGING, MERGE_STAGED_COUNT, STAGING, PersistResult
+from ecs.stream.store import (
+    CREATE_STAGING,
+    MERGE_STAGED_COUNT,
+    MERGE_STAGED_NEW_COUNT,
+    STAGING,
+    PersistResult,
+)
 
-_OFFSET = r"(Z|[+-]\d\d(:?\d\d)?)$"
+# Ends in a UTC offset as ``isoformat`` writes it, or Z: a LIKE is half the cost of the regular
+# expression it replaced. Offsets it does not recognise (``+05``, ``+0530``) are not refused, only
+# left to the portable path, which accepts what ``datetime.fromisoformat`` does.
+_AWARE = "({c} LIKE '%%+__:__' OR {c} LIKE '%%-__:__' OR {c} LIKE '%%Z')"
 _STAGE = f"""
 WITH src AS (
     SELECT r.* FROM json_to_recordset(%(batch)s::json) AS r(
@@ -47,7 +56,8 @@ WITH src AS (
 ), good AS (
     SELECT * FROM src
     WHERE event_id IS NOT NULL AND user_id IS NOT NULL
-      AND occurred_at ~ %(offset)s AND received_at ~ %(offset)s AND kind = ANY(%(kinds)s)
+      AND {_AWARE.format(c="occurred_at")} AND {_AWARE.format(c="received_at")}
+      AND kind = ANY(%(kinds)s)
       AND positivity BETWEEN 0 AND 1 AND intensity BETWEEN 0 AND 1 AND stress BETWEEN 0 AND 1
       AND (context IS NULL OR json_typeof(context) IN ('object', 'null'))
 ), staged AS (
@@ -59,7 +69,8 @@ WITH src AS (
     RETURNING user_id
 )
 SELECT (SELECT count(*) FROM src), (SELECT count(*) FROM good),
-       (SELECT count(*) FROM staged s LEFT JOIN users u ON u.id = s.user_id WHERE u.id IS NULL)
+       (SELECT count(*) FROM (SELECT DISTINCT user_id FROM staged) s
+        LEFT JOIN users u ON u.id = s.user_id WHERE u.id IS NULL)
 """
 _OPEN = f"""
 SELECT d.user_id, d.workflow_id, d.status FROM credit_decisions d
@@ -108,7 +119,7 @@ def persist_raw(engine: Engine, batch: bytes, thresholds: CoolingOffThresholds) 
         with engine.begin() as conn:
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             cursor.execute(CREATE_STAGING)
-            cursor.execute(_STAGE, {"batch": batch.decode(), "offset": _OFFSET, "kinds": _KINDS})
+            cursor.execute(_STAGE, {"batch": batch.decode(), "kinds": _KINDS})
             total, good, unknown = cursor.fetchone()
             if total != good or unknown:
                 raise _PortablePath
@@ -121,17 +132,35 @@ def persist_raw(engine: Engine, batch: bytes, thresholds: CoolingOffThresholds) 
             for_signals = _readings_of(cursor, list(result.open_workflows))
             cursor.execute(_REFUSE)
             result.refused = cursor.rowcount
-            cursor.execute(
-                MERGE_STAGED_COUNT,
-                {"stress": thresholds.distress_stress, "intensity": thresholds.distress_intensity},
-            )
-            (result.stored,) = cursor.fetchone()
+            result.stored = _merge(cursor, thresholds)
             result.duplicates = total - result.stored - result.refused
             return RawResult(readings=total, result=result, for_signals=for_signals)
     except (_PortablePath, psycopg.DataError, psycopg.IntegrityError, UnicodeDecodeError):
         return None
     except psycopg.Error as exc:  # an outage, not the data: the consumer holds and retries
         raise DBAPIError.instance(_STAGE, None, exc, psycopg.Error) from exc
+
+
+def _merge(cursor: psycopg.Cursor[tuple[object, ...]], thresholds: CoolingOffThresholds) -> int:
+    """Merge the staged readings; how many were new.
+
+    A plain INSERT first: a redelivered reading is rare, and ``ON CONFLICT DO NOTHING`` probes
+    the primary key before every insertion, which made it the costliest part of the merge
+    (``bench/ingest.py``, PostgreSQL CPU per reading 24 -> 21 µs with the LIKE above). When the
+    batch does hold a stored reading, the plain INSERT fails as a whole and is rolled back to
+    the savepoint, and the merge runs again with the conflict clause.
+    """
+    params = {"stress": thresholds.distress_stress, "intensity": thresholds.distress_intensity}
+    cursor.execute("SAVEPOINT ecs_plain_merge")
+    try:
+        cursor.execute(MERGE_STAGED_NEW_COUNT, params)
+    except psycopg.errors.UniqueViolation:
+        cursor.execute("ROLLBACK TO SAVEPOINT ecs_plain_merge")
+        cursor.execute(MERGE_STAGED_COUNT, params)
+    row = cursor.fetchone()
+    count = row[0] if row else None
+    assert isinstance(count, int)
+    return count
 
 
 def _readings_of(

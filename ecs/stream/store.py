@@ -228,10 +228,11 @@ _COPY_COLUMNS = (
 # One statement: insert the staged rows that are new, and fold exactly those (RETURNING) into
 # the daily sums; the same exactly-once rule as the portable path, computed by PostgreSQL.
 # ORDER BY keeps the lock order stable across consumers (no deadlocks between two batches).
+_CONFLICT = "ON CONFLICT (user_id, occurred_at, event_id) DO NOTHING"
 _MERGE_STAGED = f"""
 WITH ins AS (
     INSERT INTO emotion_events SELECT * FROM {STAGING} ORDER BY user_id, event_id
-    ON CONFLICT (user_id, occurred_at, event_id) DO NOTHING
+    {_CONFLICT}
     RETURNING event_id, user_id, occurred_at, positivity, intensity, stress
 ), agg AS (
     INSERT INTO emotion_daily (user_id, day, readings, positivity_sum, intensity_sum,
@@ -253,6 +254,8 @@ MERGE_STAGED = _MERGE_STAGED + "SELECT user_id, event_id FROM ins"
 MERGE_STAGED_COUNT = _MERGE_STAGED + "SELECT count(*) FROM ins"
 """The fast path needs only how many were new: returning thousands of keys to Python for a count
 was a third of the consumer's CPU (py-spy, ``bench/ingest.py``)."""
+MERGE_STAGED_NEW_COUNT = MERGE_STAGED_COUNT.replace(_CONFLICT, "")
+"""For a batch believed new: fails on the first stored reading (see ``rawstore._merge``)."""
 
 
 def _copy_insert(

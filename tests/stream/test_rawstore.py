@@ -27,6 +27,7 @@ THRESHOLDS = CoolingOffThresholds()
 MUTATIONS: dict[str, Callable[[dict[str, Any]], None]] = {
     "naive occurred_at": lambda r: r.update(occurred_at=r["occurred_at"][:-6]),
     "naive received_at": lambda r: r.update(received_at=r["received_at"][:-6]),
+    "date-only occurred_at": lambda r: r.update(occurred_at=r["occurred_at"][:10]),
     "unknown kind": lambda r: r.update(kind="bliss"),
     "metric above 1": lambda r: r.update(stress=1.5),
     "metric below 0": lambda r: r.update(positivity=-0.1),
@@ -77,6 +78,41 @@ def test_a_clean_batch_takes_the_fast_path_exactly_once(pg: Engine) -> None:
     assert sorted(stored_event_ids(pg, users)) == sorted(r.event_id for r in readings)
     assert stored_event_ids(pg, refused) == []
     assert_daily_matches(pg, users, readings)
+
+
+def test_a_batch_partly_stored_already_stores_and_counts_only_its_new_readings(pg: Engine) -> None:
+    """The merge tries a plain INSERT first; a stored reading in the batch must send it to the
+    conflict-tolerant merge, not fail it or count the stored half twice."""
+    users = make_users(pg, 3)
+    readings = [reading(u) for u in users for _ in range(20)]
+    first = persist_raw(pg, _batch(readings[:30]), THRESHOLDS)
+    mixed = persist_raw(pg, _batch(readings[15:]), THRESHOLDS)  # 15 stored, 30 new
+    assert first is not None and mixed is not None
+    assert (first.result.stored, first.result.duplicates) == (30, 0)
+    assert (mixed.result.stored, mixed.result.duplicates) == (30, 15)
+    assert sorted(stored_event_ids(pg, users)) == sorted(r.event_id for r in readings)
+    assert_daily_matches(pg, users, readings)
+
+
+def test_offsets_written_as_z_take_the_fast_path(pg: Engine) -> None:
+    (user,) = make_users(pg, 1)
+    wire = [r.to_wire() for r in (reading(user), reading(user))]
+    for item in wire:
+        item["occurred_at"] = item["occurred_at"].replace("+00:00", "Z")
+    fields = {b"v": b"1", b"r": orjson.dumps(wire)}
+    decode_entry(fields)  # the portable decoder accepts them too
+    raw = persist_raw(pg, _batch_of([fields]), THRESHOLDS)
+    assert raw is not None and raw.result.stored == 2
+
+
+def _batch(readings: list[Any]) -> bytes:
+    return _batch_of([encode_entry(readings[i : i + 10]) for i in range(0, len(readings), 10)])
+
+
+def _batch_of(entries: list[dict[bytes, bytes]]) -> bytes:
+    batch = joined_readings(entries)
+    assert batch is not None
+    return batch
 
 
 def test_entries_the_fast_path_cannot_read_are_left_to_the_portable_path() -> None:
