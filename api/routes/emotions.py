@@ -42,12 +42,11 @@ from api.security import api_key_matches
 from ecs.accounts.tokens import decode_token
 from ecs.logs import user_id_var
 from ecs.stream.messages import (
-    MAX_BATCH,
     IngestAccepted,
     InvalidReadings,
     ReadingBatch,
     ReadingIn,
-    validate_readings,
+    readings_of_body,
     wire_readings,
 )
 from ecs.stream.producer import CoalescingPublisher
@@ -78,31 +77,9 @@ def _invalid(errors: list[dict[str, Any]], detail: str | None = None) -> Problem
     )
 
 
-def _items(body: bytes) -> list[Any]:
+def _validate(body: bytes) -> list[ReadingIn]:
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise _invalid([{"index": None, "field": "", "msg": f"invalid JSON: {exc}"}]) from exc
-    if isinstance(data, dict) and "readings" in data:
-        extra = sorted(set(data) - {"readings"})
-        items = data["readings"]
-        if extra:
-            raise _invalid([{"index": None, "field": extra[0], "msg": "unexpected field"}])
-        if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
-            raise _invalid(
-                [{"index": None, "field": "readings", "msg": f"must be 1..{MAX_BATCH} readings"}]
-            )
-        return items
-    if isinstance(data, dict):
-        return [data]
-    raise _invalid(
-        [{"index": None, "field": "", "msg": "expected a reading or {'readings': [...]}"}]
-    )
-
-
-def _validate(items: list[Any]) -> list[ReadingIn]:
-    try:
-        return validate_readings(items)
+        return readings_of_body(body)
     except InvalidReadings as exc:
         raise _invalid(exc.errors) from exc
 
@@ -199,7 +176,7 @@ async def _ingest(request: Request) -> Response:
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise Problem(413, f"The body is larger than {MAX_BODY_BYTES} bytes; send smaller batches.")
-    readings = _validate(_items(await request.body()))
+    readings = _validate(await request.body())
 
     if caller is not None:
         foreign = [i for i, r in enumerate(readings) if r["user_id"] not in (None, caller)]

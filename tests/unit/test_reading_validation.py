@@ -1,6 +1,7 @@
-"""The ``occurred_at`` window (``ecs.stream.messages.validate_readings``) is checked once per
-batch, on its earliest and latest reading: it must still name every reading outside it and judge
-readings of different UTC offsets by their instant."""
+"""Reading validation (``ecs.stream.messages``): a batch body is validated straight from its
+bytes, anything else through the path that names every problem, and both must judge alike. The
+``occurred_at`` window is checked once per batch, on its earliest and latest reading: it must still
+name every reading outside it and judge readings of different UTC offsets by their instant."""
 
 from __future__ import annotations
 
@@ -8,9 +9,16 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import orjson
 import pytest
 
-from ecs.stream.messages import MAX_AGE, MAX_FUTURE, InvalidReadings, validate_readings
+from ecs.stream.messages import (
+    MAX_AGE,
+    MAX_FUTURE,
+    InvalidReadings,
+    readings_of_body,
+    validate_readings,
+)
 
 METRICS = {"positivity": 0.5, "intensity": 0.5, "stress": 0.5}
 
@@ -92,3 +100,42 @@ def test_an_oversized_context_is_refused_and_a_small_one_kept() -> None:
     assert refused([small, big]) == {
         1: "context: Value error, context is larger than 1024 bytes as JSON"
     }
+
+
+def test_a_batch_body_validated_from_bytes_equals_the_item_by_item_result() -> None:
+    now = datetime.now(UTC)
+    items = [
+        reading(now, event_id=str(uuid.uuid4()), kind="joy", context={"screen": "loans"}),
+        reading(now.astimezone(timezone(timedelta(hours=5))), event_id=str(uuid.uuid4())),
+    ]
+    assert readings_of_body(orjson.dumps({"readings": items})) == validate_readings(items)
+
+
+def test_a_single_reading_body_is_one_reading() -> None:
+    event_id = uuid.uuid4()
+    body = orjson.dumps(reading(datetime.now(UTC), event_id=str(event_id)))
+    assert [r["event_id"] for r in readings_of_body(body)] == [event_id]
+
+
+def test_the_window_applies_to_batch_bodies_too() -> None:
+    now = datetime.now(UTC)
+    body = orjson.dumps({"readings": [reading(now), reading(now + timedelta(hours=1))]})
+    with pytest.raises(InvalidReadings) as caught:
+        readings_of_body(body)
+    assert [(e["index"], e["field"]) for e in caught.value.errors] == [(1, "occurred_at")]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b"{not json", ""),
+        (b"[]", ""),
+        (orjson.dumps({"readings": []}), "readings"),
+        (orjson.dumps({"readings": [reading(datetime.now(UTC))], "extra": 1}), "extra"),
+    ],
+    ids=["not-json", "bare-list", "empty", "unknown-key"],
+)
+def test_malformed_bodies_name_the_problem(body: bytes, field: str) -> None:
+    with pytest.raises(InvalidReadings) as caught:
+        readings_of_body(body)
+    assert [(e["index"], e["field"]) for e in caught.value.errors] == [(None, field)]
