@@ -121,6 +121,9 @@ _METRICS = [
 ]  # the values reading_json gives reading n, for n mod 1000
 
 
+_METRICS_JSON = [orjson.dumps(m).decode() for m in _METRICS]
+
+
 def _cycle(values: list[Any], start: int, count: int) -> list[Any]:
     return [values[(start + k) % len(values)] for k in range(count)]
 
@@ -223,17 +226,22 @@ class Target:
     def batch_body(self, n: int) -> tuple[bytes, dict[str, str], list[str]]:
         """Cheap on purpose: the generator shares the two cores with what it measures. Building
         each reading as ``reading_json`` does (a uuid4 and a clock read per reading) cost the
-        generator 5.7 µs per reading, most of its share; this costs 0.5 µs. Event ids are this
-        run's random prefix and a counter (unique, so lost and duplicated stay countable), one
-        timestamp per request, the metrics from a precomputed cycle."""
+        generator 5.7 µs per reading; dicts through ``orjson.dumps`` 1.6 µs; this 0.6 µs: the
+        body is joined from text, each reading its event id (this run's random prefix and a
+        counter: unique, so lost and duplicated stay countable) between the request's one
+        timestamp and the metrics' precomputed JSON. ``test_bench_bodies`` checks the result
+        is the JSON the dicts gave."""
         now = datetime.now(UTC).isoformat()
         first = n * self.batch
         ids = [f"{self.id_prefix}{first + k:012x}" for k in range(self.batch)]
-        readings = [
-            {"event_id": e, "occurred_at": now, "kind": "reading", "metrics": metrics}
-            for e, metrics in zip(ids, _cycle(_METRICS, first, self.batch), strict=True)
-        ]
-        body = orjson.dumps({"readings": readings})
+        rest = f'","occurred_at":"{now}","kind":"reading","metrics":'
+        readings = ",".join(
+            [
+                f'{{"event_id":"{e}{rest}{metrics}}}'
+                for e, metrics in zip(ids, _cycle(_METRICS_JSON, first, self.batch), strict=True)
+            ]
+        )
+        body = f'{{"readings":[{readings}]}}'.encode()
         return body, {"Authorization": self.tokens[n % len(self.tokens)]}, ids
 
 
