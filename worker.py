@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.registry import build_activities
+from ecs.heap import startup_heap_frozen
 from ecs.logs import configure_logging
 from ecs.observability import worker_runtime
 from ecs.proactive import schedule
@@ -84,7 +85,8 @@ async def run_worker(settings: Settings) -> None:
         worker = create_worker(client, settings, executor)
         log.info("worker started", extra={"task_queue": settings.temporal_task_queue})
         async with worker:
-            await stop.wait()
+            with startup_heap_frozen():
+                await stop.wait()
             log.info("worker stopping: draining activities")
     log.info("worker stopped")
 

@@ -20,6 +20,7 @@ from api.problems import install_problem_handlers
 from api.resources import Resources
 from api.routes import codec, emotions, health, insights, workbench
 from api.routes.docs import install_docs
+from ecs.heap import startup_heap_frozen
 from ecs.settings import Settings, get_settings
 from ecs.tracing import asgi_middleware, setup_tracing
 
@@ -37,7 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.resources = Resources.create(settings)
         try:
-            yield
+            with startup_heap_frozen():
+                yield
         finally:
             await app.state.resources.close()
 

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from ecs.db.engine import get_engine
+from ecs.heap import startup_heap_frozen
 from ecs.settings import Settings
 from ecs.stream import metrics
 from ecs.stream.connection import redis_client
@@ -119,7 +120,8 @@ async def run_consumer(
         loop.add_signal_handler(sig, stop.set)
     partitions = asyncio.create_task(maintain_partitions(engine, stop))
     try:
-        await run_shards(consumers, stop)
+        with startup_heap_frozen():
+            await run_shards(consumers, stop)
     finally:
         stop.set()
         await partitions
