@@ -4,9 +4,9 @@ The hot path does three things and nothing else: authenticate, validate, XADD. A
 readings are in the Redis stream; persistence, aggregates and workflow signals happen in the
 stream consumer. To keep it fast (it is the busiest endpoint by far):
 
-* the body is parsed with orjson and validated in one pydantic-core call for the whole batch,
-  into plain dicts with no Python validator in the loop (``ecs.stream.messages``; FastAPI's body
-  machinery would go through stdlib ``json`` and ``jsonable_encoder``);
+* a batch body is parsed and validated from its bytes in one pydantic-core call, into plain
+  dicts with no Python validator in the loop (``ecs.stream.messages.readings_of_body``; FastAPI's
+  body machinery would go through stdlib ``json`` and ``jsonable_encoder``);
 * consent is checked per user, and the stream readings are built as dicts
   (``wire_readings``): per-reading Python work is what limits this endpoint;
 * the consent check hits an in-process cache (``api.caches.ConsentCache``), not the database;
