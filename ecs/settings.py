@@ -158,6 +158,13 @@ class Settings(BaseSettings):
     stream_batch_size: int = Field(
         default=4000, gt=0, description="Readings per consumer transaction (about)"
     )
+    stream_linger_ms: int = Field(
+        default=20,
+        ge=0,
+        le=1000,
+        description="How long a consumer waits to fill a batch its first read left under half "
+        "full (0: commits whatever one read returns)",
+    )
     stream_signal_interval_ms: int = Field(default=100, ge=0)
     stream_routine_signal_interval_s: float = Field(default=60.0, ge=0)
     stream_max_deliveries: int = Field(default=5, gt=0)

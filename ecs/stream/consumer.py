@@ -257,15 +257,40 @@ class StreamConsumer:
         return max(1, min(size, round(size / max(self._readings_per_entry, 1.0))))
 
     async def read_new(self) -> BatchOutcome:
-        response = await self.redis.xreadgroup(
-            self.group,
-            self.name,
-            {self.stream: ">"},
-            count=self._read_count(),
-            block=self.block_ms,
-        )
-        entries = _entries(response)
+        wanted = self._read_count()
+        entries = await self._read_new(wanted, self.block_ms)
+        if entries and len(entries) < wanted // 2 and self.settings.stream_linger_ms:
+            entries += await self._top_up(len(entries), wanted)
         return await self.process(entries) if entries else BatchOutcome()
+
+    async def _read_new(self, count: int, block_ms: int) -> list[Entry]:
+        response = await self.redis.xreadgroup(
+            self.group, self.name, {self.stream: ">"}, count=count, block=block_ms
+        )
+        return _entries(response)
+
+    async def _top_up(self, have: int, wanted: int) -> list[Entry]:
+        """More entries for a batch the first read left under half full, for up to
+        ``ECS_STREAM_LINGER_MS``.
+
+        A read returns whatever has arrived, so under load a consumer that keeps up commits many
+        small transactions, and each has a fixed cost in PostgreSQL (staging, the open-decision
+        lookup, the commit) and in the consumer: at 45k readings/s two consumers committed ~780
+        readings per transaction against the 4,000 the batch size allows. Waiting 20 ms for more
+        doubled that and cut PostgreSQL's CPU per reading by 27 % (``bench/ingest.py``). The
+        wait is real time (Redis's BLOCK), not the injected clock.
+        """
+        deadline = time.monotonic() + self.settings.stream_linger_ms / 1000
+        more: list[Entry] = []
+        while have + len(more) < wanted // 2:
+            left_ms = int((deadline - time.monotonic()) * 1000)
+            if left_ms <= 0:
+                break
+            got = await self._read_new(wanted - have - len(more), left_ms)
+            if not got:
+                break
+            more += got
+        return more
 
     async def recover_own_pending(self) -> None:
         """A restarted consumer with a fixed ``--name`` first finishes what it had in hand."""

@@ -280,6 +280,29 @@ async def test_stop_finishes_the_batch_in_hand(
     assert pending == 0 and stored in (0, 300)
 
 
+async def test_a_small_first_read_waits_briefly_for_more_entries(
+    base_settings: Settings, engine: Engine, redis_client: aioredis.Redis
+) -> None:
+    """Entries arriving within ``ECS_STREAM_LINGER_MS`` of a first read that filled less than
+    half a batch join its transaction (fewer, larger transactions under load); with 0 they wait
+    for the next one."""
+    users = make_users(engine, 1)
+    for linger_ms, expected in ((1000, 2), (0, 1)):
+        s = isolated(base_settings).model_copy(update={"stream_linger_ms": linger_ms})
+        consumer = StreamConsumer(s, redis_client, engine, block_ms=100)
+        await consumer.ensure_group()
+        await publish(redis_client, s.stream_name, [reading(users[0])])
+        task = asyncio.create_task(consumer.read_new())
+
+        async def first_read_done(s: Settings = s, task: asyncio.Task[Any] = task) -> bool:
+            return await pending_count(redis_client, s) >= 1 or task.done()
+
+        await async_wait_for(first_read_done, timeout=5, message="the consumer's first read")
+        await publish(redis_client, s.stream_name, [reading(users[0])])
+        outcome = await asyncio.wait_for(task, 10)
+        assert (outcome.entries, outcome.readings) == (expected, expected), linger_ms
+
+
 async def test_readings_of_users_without_consent_are_dropped_not_stored(
     base_settings: Settings, engine: Engine, redis_client: aioredis.Redis
 ) -> None:
