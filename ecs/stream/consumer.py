@@ -259,7 +259,7 @@ class StreamConsumer:
     async def read_new(self) -> BatchOutcome:
         wanted = self._read_count()
         entries = await self._read_new(wanted, self.block_ms)
-        if entries and len(entries) < wanted // 2 and self.settings.stream_linger_ms:
+        if entries and self.settings.stream_linger_ms:
             entries += await self._top_up(len(entries), wanted)
         return await self.process(entries) if entries else BatchOutcome()
 

@@ -207,9 +207,12 @@ def validate_readings(items: list[Any]) -> list[ReadingIn]:
         errors = _pydantic_errors(exc)
         judged = {e["index"] for e in errors if e["field"] == "occurred_at"}
         errors += _window_errors(
-            (i, item.get("occurred_at"))
-            for i, item in enumerate(items)
-            if i not in judged and isinstance(item, dict)
+            (
+                (i, item.get("occurred_at"))
+                for i, item in enumerate(items)
+                if i not in judged and isinstance(item, dict)
+            ),
+            _window(),
         )
         raise InvalidReadings(sorted(errors, key=lambda e: e["index"])) from exc
     _check_window(readings)
@@ -225,9 +228,9 @@ def _check_window(readings: list[ReadingIn]) -> None:
     offsets, except between values of one offset, which is what a batch usually holds.
     """
     times = [r["occurred_at"] for r in readings]
-    oldest, latest = _window()
-    if min(times) < oldest or max(times) > latest:
-        raise InvalidReadings(_window_errors(enumerate(times)))
+    bounds = _window()
+    if min(times) < bounds[0] or max(times) > bounds[1]:
+        raise InvalidReadings(_window_errors(enumerate(times), bounds))  # the same clock read
 
 
 def _window() -> tuple[datetime, datetime]:
@@ -235,9 +238,11 @@ def _window() -> tuple[datetime, datetime]:
     return now - MAX_AGE, now + MAX_FUTURE
 
 
-def _window_errors(times: Iterable[tuple[int, Any]]) -> list[dict[str, Any]]:
-    """One error per reading outside the window (slow path: only for a batch being refused)."""
-    oldest, latest = _window()
+def _window_errors(
+    times: Iterable[tuple[int, Any]], bounds: tuple[datetime, datetime]
+) -> list[dict[str, Any]]:
+    """One error per reading outside ``bounds`` (slow path: only for a batch being refused)."""
+    oldest, latest = bounds
     errors = []
     for index, raw in times:
         try:
