@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.registry import build_activities
@@ -40,6 +40,22 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=20)
 SANDBOX = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("ecs", "activities")
 )
+
+
+def workflow_runner(settings: Settings) -> WorkflowRunner:
+    """Where the worker runs workflow code: outside the sandbox unless ``ECS_WORKFLOW_SANDBOX``.
+
+    The sandbox re-imports a workflow's module for every run and wraps every activation and
+    every payload's serialization context in an ``exec`` under patched imports. Measured with
+    ``bench/decisions.py`` (10 decisions/s, the ``make run`` stack, 2 cores): it doubled the
+    worker's CPU per decision, which saturated the machine (request → offer p50 1,126 ms, 212 ms
+    without it). What it guards, determinism, is guarded before code ships instead: every
+    workflow test runs its worker in the sandbox (``SANDBOX``), the committed histories are
+    replayed in it (``tests/workflows/test_replay.py``), and workflow modules may import only
+    the pure modules ``SANDBOX`` passes through. A workflow that reached for the clock or I/O
+    fails those tests, as it would fail here.
+    """
+    return SANDBOX if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
 
 
 def cache_workflow_bytecode() -> None:
@@ -65,7 +81,7 @@ def create_worker(client: Client, settings: Settings, executor: ThreadPoolExecut
         client,
         task_queue=settings.temporal_task_queue,
         workflows=WORKFLOWS,
-        workflow_runner=SANDBOX,
+        workflow_runner=workflow_runner(settings),
         activities=build_activities(settings),
         activity_executor=executor,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
@@ -74,7 +90,8 @@ def create_worker(client: Client, settings: Settings, executor: ThreadPoolExecut
 
 
 async def run_worker(settings: Settings) -> None:
-    cache_workflow_bytecode()
+    if settings.workflow_sandbox:
+        cache_workflow_bytecode()
     client = await connect_with_retry(settings)
     await register_schedules(client, settings)
     stop = asyncio.Event()

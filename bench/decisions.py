@@ -173,7 +173,7 @@ async def run(opts: Options, stack: Stack) -> int:
         stack.cleanups += [functools.partial(e.shutdown, wait=False) for e in executors]
         in_process.append(create_worker(client, settings, executors[0]))
         if not opts.skip_bare:
-            in_process.append(bare.bare_worker(client, bare_queue, executors[1]))
+            in_process.append(bare.bare_worker(client, bare_queue, executors[1], settings))
     async with contextlib.AsyncExitStack() as workers:
         for w in in_process:
             await workers.enter_async_context(w)
@@ -308,7 +308,8 @@ async def measure(
         database=info["database"],
         redis=info["redis"],
         temporal=f"dev server {TEMPORAL_KINDS[opts.temporal]}, " + ", ".join(DYNAMIC_CONFIG),
-        worker=f"{opts.worker} (ThreadPoolExecutor 64, max_concurrent_activities 64)",
+        worker=f"{opts.worker} (ThreadPoolExecutor 64, max_concurrent_activities 64, "
+        f"workflow sandbox {'on' if settings.workflow_sandbox else 'off'})",
     )
     print("\nmachine:\n" + text_block(facts))
     print(f"  setup        {info['setup']}")

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "credit-decisions"
     temporal_ui_port: int = 8233
+    # The worker runs workflow code outside Temporal's sandbox (worker.workflow_runner: why);
+    # true runs it inside, as the tests and the replayer always do.
+    workflow_sandbox: bool = False
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

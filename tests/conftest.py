@@ -97,6 +97,9 @@ def make_settings(
         # The suite registers hundreds of accounts from 127.0.0.1; throttling has its own tests.
         "throttle_key_prefix": f"throttle-test-{suffix}",
         "registrations_per_address": 1_000_000,
+        # The determinism guard: every in-process worker of the suite runs workflow code in the
+        # sandbox, though the deployed worker does not by default (worker.workflow_runner).
+        "workflow_sandbox": True,
     }
     values.update(overrides)
     return Settings.model_validate(values)

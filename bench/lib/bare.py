@@ -18,7 +18,7 @@ import signal
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
@@ -26,6 +26,9 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from temporalio.client import Client
     from temporalio.worker import Worker
+
+if TYPE_CHECKING:
+    from ecs.settings import Settings
 
 WORKFLOW_NAME = "BenchBareWorkflow"
 TASK_QUEUE_ENV = "BENCH_BARE_TASK_QUEUE"
@@ -97,14 +100,18 @@ async def _step(name: str, user_id: str, *, local: bool) -> str:
     return result
 
 
-def bare_worker(client: Client, task_queue: str, executor: ThreadPoolExecutor) -> Worker:
-    """As ``worker.create_worker``: same executor, slots and shutdown grace, default sandbox."""
-    from worker import GRACEFUL_SHUTDOWN
+def bare_worker(
+    client: Client, task_queue: str, executor: ThreadPoolExecutor, settings: Settings
+) -> Worker:
+    """As ``worker.create_worker``: same executor, slots, shutdown grace and workflow runner
+    (``ECS_WORKFLOW_SANDBOX`` chooses for both, so the floor stays a floor)."""
+    from worker import GRACEFUL_SHUTDOWN, workflow_runner
 
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[BareWorkflow],
+        workflow_runner=workflow_runner(settings),
         activities=list(ACTIVITIES),
         activity_executor=executor,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
@@ -116,15 +123,16 @@ async def _run_worker() -> None:
     from ecs.settings import Settings
     from worker import cache_workflow_bytecode, connect_with_retry
 
-    cache_workflow_bytecode()  # as the real worker: the floor must not pay a compile per run
     settings = Settings()
+    if settings.workflow_sandbox:  # as the real worker: the floor must not pay a compile per run
+        cache_workflow_bytecode()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     client = await connect_with_retry(settings)
     with ThreadPoolExecutor(max_workers=64, thread_name_prefix="activity") as executor:
-        async with bare_worker(client, os.environ[TASK_QUEUE_ENV], executor):
+        async with bare_worker(client, os.environ[TASK_QUEUE_ENV], executor, settings):
             await stop.wait()
 
 

@@ -73,19 +73,27 @@ async def _run_worker() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from ecs.settings import Settings
-    from worker import GRACEFUL_SHUTDOWN, cache_workflow_bytecode, connect_with_retry
+    from worker import (
+        GRACEFUL_SHUTDOWN,
+        cache_workflow_bytecode,
+        connect_with_retry,
+        workflow_runner,
+    )
 
-    cache_workflow_bytecode()  # as the real worker: the floor must not pay a compile per run
+    settings = Settings()
+    if settings.workflow_sandbox:  # as the real worker: the floor must not pay a compile per run
+        cache_workflow_bytecode()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    client: Client = await connect_with_retry(Settings())
+    client: Client = await connect_with_retry(settings)
     with ThreadPoolExecutor(max_workers=64, thread_name_prefix="activity") as executor:
         async with Worker(
             client,
             task_queue=os.environ[TASK_QUEUE_ENV],
             workflows=[AcceptFloorWorkflow],
+            workflow_runner=workflow_runner(settings),
             activities=[floor_accept_and_deploy],
             activity_executor=executor,
             graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
