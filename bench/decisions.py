@@ -254,10 +254,16 @@ async def measure(
             results[who].offer.elapsed = offer.elapsed
             for phase in results[who].phases():
                 print(" ", phase.line(), flush=True)
-            results[who].cpu = cpu.used(cpu_before, cpu.snapshot(stack), offer.elapsed)
+            cpu_after = cpu.snapshot(stack)
+            results[who].cpu = cpu.used(cpu_before, cpu_after, offer.elapsed)
+            journeys = sum(1 for s in results[who].active.samples if s.ok)
+            results[who].cpu_ms, per = cpu.per_item(cpu_before, cpu_after, journeys, "journey")
             print("  ", results[who].cpu, flush=True)
+            print("  ", per, flush=True)
         mixes = () if opts.skip_bare else opts.bare_mixes
         bare_open: dict[str, Phase] = {}
+        bare_cpu_ms: dict[str, float] = {}
+        floor_cpu_ms: float | None = None
         for mix in mixes:
             fire_mix = functools.partial(fire_bare, mix=mix)
             await closed_loop(f"warm-up bare {mix}", fire_mix, 1, 60, WARMUP)
@@ -265,13 +271,22 @@ async def measure(
             bare_open[mix] = await open_loop(
                 f"bare ({mix}) open loop", fire_mix, opts.rate, opts.duration, REQUEST_TIMEOUT
             )
+            cpu_after = cpu.snapshot(stack)
             print(" ", bare_open[mix].line(), flush=True)
-            print("  ", cpu.used(cpu_before, cpu.snapshot(stack), bare_open[mix].elapsed))
+            print("  ", cpu.used(cpu_before, cpu_after, bare_open[mix].elapsed))
+            done = sum(1 for s in bare_open[mix].samples if s.ok)
+            bare_cpu_ms[mix], per = cpu.per_item(cpu_before, cpu_after, done, "workflow")
+            print("  ", per, flush=True)
         floors: tuple[Phase, Phase] | None = None
         if mixes:
+            cpu_before = cpu.snapshot(stack)
             floors = await accept_floor(client, queues["floor"], opts.rate, opts.duration)
+            cpu_after = cpu.snapshot(stack)
             for phase in floors:
                 print(" ", phase.line(), flush=True)
+            done = sum(1 for s in floors[1].samples if s.ok)
+            floor_cpu_ms, per = cpu.per_item(cpu_before, cpu_after, done, "accept")
+            print("  ", per, flush=True)
 
         print(f"closed loop: concurrency {opts.concurrency} for {opts.closed_duration:g} s")
         ecs_only = Journeys("ECS closed")
@@ -313,7 +328,9 @@ async def measure(
     )
     print("\nmachine:\n" + text_block(facts))
     print(f"  setup        {info['setup']}")
-    table = summary_table(opts, results, bare_open, floors, ecs_closed, bare_closed)
+    table = summary_table(
+        opts, results, bare_open, floors, ecs_closed, bare_closed, (bare_cpu_ms, floor_cpu_ms)
+    )
     print("\n" + table + "\n\n" + markdown_line(facts) + "\n")
     return 0
 

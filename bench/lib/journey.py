@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy import Connection, Engine, bindparam, select
 from temporalio.client import Client
 
 from bench.lib import floor
@@ -35,6 +34,7 @@ from ecs.settings import Settings
 from ecs.supervisor import accepts
 from ecs.temporal.devserver import find_binary, server_args
 
+ACCOUNTS = CreditAccount.__table__  # type: ignore[attr-defined]
 POLL_INTERVAL = 0.002
 ACTIVE_TIMEOUT = 15.0
 
@@ -53,6 +53,7 @@ class Journeys:
 
     who: str
     cpu: str = ""  # cores used during the phase (bench.lib.service_cpu.used)
+    cpu_ms: float = 0.0  # CPU of the run's services per journey (service_cpu.per_item)
     offer: Phase = field(init=False)
     accept: Phase = field(init=False)
     active: Phase = field(init=False)
@@ -141,17 +142,29 @@ async def _accept(
     if not ok:
         return
     deadline = time.monotonic() + ACTIVE_TIMEOUT
-    while not await asyncio.to_thread(_has_account, engine, user_id):
-        if time.monotonic() > deadline:
-            into.active.samples.append(Sample(loop.time() - sent, 0, False, error="never ACTIVE"))
-            return
-        await asyncio.sleep(POLL_INTERVAL)
+    with engine.connect() as conn:
+        while not await asyncio.to_thread(_has_account, conn, user_id):
+            if time.monotonic() > deadline:
+                into.active.samples.append(
+                    Sample(loop.time() - sent, 0, False, error="never ACTIVE")
+                )
+                return
+            await asyncio.sleep(POLL_INTERVAL)
     into.active.samples.append(Sample(loop.time() - sent, 200, True))
 
 
-def _has_account(engine: Engine, user_id: uuid.UUID) -> bool:
-    with Session(engine) as session:
-        return session.get(CreditAccount, user_id) is not None
+_ACCOUNT_OF = select(ACCOUNTS.c.user_id).where(ACCOUNTS.c.user_id == bindparam("user_id")).limit(1)
+
+
+def _has_account(conn: Connection, user_id: uuid.UUID) -> bool:
+    """One poll: a cached Core statement on the journey's own connection, each in a fresh
+    transaction (so it sees the latest commit). An ORM session per poll cost 364 µs of CPU
+    against 54 µs here, and at 500 polls/s per waiting journey the bench's own polling had
+    taken up to a fifth of a core from the stack it measures."""
+    try:
+        return conn.execute(_ACCOUNT_OF, {"user_id": user_id}).first() is not None
+    finally:
+        conn.rollback()
 
 
 async def accept_floor(

@@ -45,7 +45,10 @@ def summary_table(
     floors: tuple[Phase, Phase] | None,
     ecs_closed: Phase,
     bare_closed: dict[str, Phase],
+    floor_cpu: tuple[dict[str, float], float | None] = ({}, None),
 ) -> str:
+    """The run's summary; ``floor_cpu``: CPU ms per bare workflow (by mix) and per accept-floor
+    workflow."""
     ecs, base = results["ECS"], results.get("baseline")
     main = next(iter(bare_open), None)
     b_open, b_closed = (
@@ -77,6 +80,16 @@ def summary_table(
             f"| request → offer p50, ECS / baseline | {ratio:.2f}x | 1x | | "
             f"≤ {TARGETS['vs baseline']:g}x | {verdict(ratio <= TARGETS['vs baseline'])} |"
         )
+    bare_ms, floor_ms = floor_cpu
+    floor_cell = ""
+    if main and main in bare_ms:
+        floor_cell = f"{bare_ms[main]:.1f}" + (
+            f" + {floor_ms:.1f} (accept floor)" if floor_ms else ""
+        )
+    rows.append(
+        f"| CPU per journey, ms (the run's services, /proc) | {ecs.cpu_ms:.1f} "
+        f"| {f'{base.cpu_ms:.1f}' if base else 'n/a'} | {floor_cell} | | |"
+    )
     errors = sum(p.errors for p in ecs.phases())
     rows.append(
         f"| errors | {errors} | {sum(p.errors for p in base.phases()) if base else 'n/a'} "

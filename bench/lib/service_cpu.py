@@ -53,3 +53,17 @@ def used(before: Snapshot, after: Snapshot, seconds: float) -> str:
     parts = " ".join(f"{k} {v:.2f}" for v, k in busy)
     ours = sum(rates.values())
     return f"cores used by this run {ours:.2f} of {machine:.2f} busy on the machine: {parts}"
+
+
+def per_item(before: Snapshot, after: Snapshot, items: int, unit: str) -> tuple[float, str]:
+    """CPU milliseconds the run's services spent per ``unit`` (a journey, a workflow), in all
+    and per service: what a decision costs the machine, whatever the machine's speed that hour.
+    At ``r`` items per second, ``r x ms / 1000`` is the cores the run keeps busy."""
+    if items <= 0:
+        return 0.0, f"CPU per {unit} n/a"
+    spent = {k: (after[k] - before.get(k, 0.0)) * 1000 / items for k in after if k != MACHINE}
+    total = sum(spent.values())
+    parts = " ".join(
+        f"{k} {v:.1f}" for k, v in sorted(spent.items(), key=lambda kv: -kv[1]) if v >= 0.1
+    )
+    return total, f"CPU per {unit} {total:.1f} ms: {parts}"
