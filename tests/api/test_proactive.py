@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 
 from ecs.db.tables import CreditDecision
 from ecs.proactive import schedule
@@ -159,8 +159,10 @@ async def test_the_schedule_registers_idempotently_keeps_a_pause_and_runs(
                     return info.recent_actions[-1] if info.recent_actions else None
 
                 action = await async_wait_for(finished_run, timeout=20, message="a run")
-                run = temporal_client.get_workflow_handle_for(
-                    ProactiveOffersWorkflow.run, action.action.workflow_id
+                run: WorkflowHandle[ProactiveOffersWorkflow, ProactiveSummary] = (
+                    temporal_client.get_workflow_handle_for(
+                        ProactiveOffersWorkflow.run, action.action.workflow_id
+                    )
                 )
                 result = await run.result()
         assert result == ProactiveSummary(selected=0, started=0)

@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import Engine
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -37,7 +37,7 @@ from ecs.contracts import (
     ReviewRequest,
 )
 from ecs.credit_lines import store
-from ecs.credit_lines.contract import AcceptIncrease, review_workflow_id
+from ecs.credit_lines.contract import AcceptIncrease, ChangeKind, review_workflow_id
 from ecs.db.engine import make_engine
 from ecs.db.migrate import upgrade
 from ecs.domain.review import ReviewRules
@@ -126,7 +126,7 @@ async def record_continued(engine: Engine, settings: Settings) -> None:
         h = await start_decision(client, engine, settings, user)
         first_run = h.result_run_id
         await _until(h, DecisionStatus.OFFERED)
-        latest = client.get_workflow_handle_for(CreditDecisionWorkflow.run, h.id)
+        latest: DecisionHandle = client.get_workflow_handle_for(CreditDecisionWorkflow.run, h.id)
         for n in range(200):
             if (await latest.describe()).run_id != first_run:
                 break
@@ -298,11 +298,15 @@ async def record_lines(engine: Engine, settings: Settings) -> None:
             task_queue=settings.temporal_task_queue,
         )
         assert summary == ProactiveSummary(selected=0, started=0, reviews=2), summary
-        increase = client.get_workflow_handle_for(
-            CreditLineReviewWorkflow.run, review_workflow_id(str(low), run_id)
+        increase: WorkflowHandle[CreditLineReviewWorkflow, ChangeKind] = (
+            client.get_workflow_handle_for(
+                CreditLineReviewWorkflow.run, review_workflow_id(str(low), run_id)
+            )
         )
-        decrease = client.get_workflow_handle_for(
-            CreditLineReviewWorkflow.run, review_workflow_id(str(high), run_id)
+        decrease: WorkflowHandle[CreditLineReviewWorkflow, ChangeKind] = (
+            client.get_workflow_handle_for(
+                CreditLineReviewWorkflow.run, review_workflow_id(str(high), run_id)
+            )
         )
         for _ in range(400):
             if store.pending_offer_workflow(engine, low) == increase.id:

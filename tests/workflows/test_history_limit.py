@@ -24,6 +24,7 @@ from ecs.temporal.devserver import TemporalBinaryMissing, dynamic_config_args, f
 from ecs.temporal.search import ALL as SEARCH_ATTRIBUTES
 from tests.workflows.conftest import (
     HISTORY_LIMITS,
+    DecisionHandle,
     lowered_history_limit_args,
     start_fake_decision,
     status_of,
@@ -63,7 +64,9 @@ async def test_a_decision_survives_many_signals_and_keeps_its_offer(
         started, user_id = await start_fake_decision(client, queue, pause_seconds=3600)
         first_run = started.result_run_id
         # Follow the decision across runs: by workflow id, never by the first run's id.
-        handle = client.get_workflow_handle_for(CreditDecisionWorkflow.run, started.id)
+        handle: DecisionHandle = client.get_workflow_handle_for(
+            CreditDecisionWorkflow.run, started.id
+        )
         offered = await wait_status(handle, DecisionStatus.OFFERED)
 
         for n in range(150):  # calm readings to an open offer
@@ -107,7 +110,9 @@ async def test_a_pause_before_scoring_and_a_referral_survive_many_signals(
         started, user_id = await start_fake_decision(
             client, queue, start_emotion=reading(0, 0.95, 0.9)
         )
-        handle = client.get_workflow_handle_for(CreditDecisionWorkflow.run, started.id)
+        handle: DecisionHandle = client.get_workflow_handle_for(
+            CreditDecisionWorkflow.run, started.id
+        )
         await wait_status(handle, DecisionStatus.COOLING_OFF)
         for n in range(1, 80):
             await handle.signal(CreditDecisionWorkflow.emotion, reading(n, stress=0.6))
