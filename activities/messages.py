@@ -62,12 +62,6 @@ class SettleInput(_Msg):
     outcome: Literal["ACCEPTED", "DECLINED", "EXPIRED"]
 
 
-class DeployInput(_Msg):
-    decision_id: str
-    offer_id: str
-    user_id: str
-
-
 class DeployResult(_Msg):
     credit_limit: Decimal
     interest_rate: Decimal
@@ -88,6 +82,15 @@ class NotifyInput(_Msg):
     def dedup_key(self) -> str:
         """One notification per decision and kind, however often the activity is retried."""
         return f"{self.decision_id}:{self.kind}"
+
+
+class DeployInput(_Msg):
+    decision_id: str
+    offer_id: str
+    user_id: str
+    # The app's "credit active" notification, recorded in the deployment's own transaction
+    # (``accept_and_deploy``); None: the workflow sends it with ``notify`` (before the patch).
+    notice: NotifyInput | None = None
 
 
 class HistorySnapshot(_Msg):

@@ -15,6 +15,7 @@ from temporalio import activity
 from activities.interface import Notifications
 from activities.messages import NotifyInput
 from activities.notifications import PushMessage, PushProvider
+from ecs.db.tables import Notification
 from ecs.logs import log_context
 from ecs.notifications import inbox
 from ecs.notifications.events import EventPublisher, InboxEvent
@@ -32,18 +33,27 @@ class NotifyActivities(Notifications):
     def notify(self, inp: NotifyInput) -> None:
         """Write the in-app inbox row once, publish it live, then push."""
         with log_context(workflow_id=activity.info().workflow_id, user_id=inp.user_id):
-            row = inbox.append(
-                self.engine,
-                inbox.NewNotification(
-                    user_id=uuid.UUID(inp.user_id),
-                    dedup_key=inp.dedup_key,
-                    kind=inp.kind,
-                    title=inp.title,
-                    body=inp.body,
-                    data=inp.data,
-                    decision_id=uuid.UUID(inp.decision_id),
-                ),
-            )
-            if self.events is not None:
-                self.events.publish(InboxEvent.of(row))
-            self.push.send(PushMessage(inp.user_id, inp.title, inp.body, inp.dedup_key))
+            row = inbox.append(self.engine, new_notification(inp))
+            deliver(row, inp, self.events, self.push)
+
+
+def new_notification(inp: NotifyInput) -> inbox.NewNotification:
+    return inbox.NewNotification(
+        user_id=uuid.UUID(inp.user_id),
+        dedup_key=inp.dedup_key,
+        kind=inp.kind,
+        title=inp.title,
+        body=inp.body,
+        data=inp.data,
+        decision_id=uuid.UUID(inp.decision_id),
+    )
+
+
+def deliver(
+    row: Notification, inp: NotifyInput, events: EventPublisher | None, push: PushProvider
+) -> None:
+    """After the row's commit: the live event (a stream never announces a row it cannot read
+    back), then the push."""
+    if events is not None:
+        events.publish(InboxEvent.of(row))
+    push.send(PushMessage(inp.user_id, inp.title, inp.body, inp.dedup_key))

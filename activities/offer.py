@@ -5,7 +5,10 @@ Deployment is exactly-once per offer: the ACCEPTED→DEPLOYED transition and the
 commit in one transaction, so a retry after a lost acknowledgement finds DEPLOYED and changes
 nothing. ``accept_and_deploy`` adds the OPEN→ACCEPTED transition to that same transaction:
 accepting costs one activity instead of two (measured: the credit line is active ~30 ms sooner,
-README "Performance"), and an offer already declined or expired is still refused.
+README "Performance"), and an offer already declined or expired is still refused. Given the app's
+"credit active" notice, it also records that inbox row in the same transaction (the line and
+the app's record of it commit together, or neither) and delivers it after the commit, as
+``notify`` does: the decision needs no further activity once the money has moved.
 """
 
 from __future__ import annotations
@@ -21,10 +24,14 @@ from temporalio.exceptions import ApplicationError
 
 from activities.interface import OFFER_NOT_ACCEPTED, Offers
 from activities.messages import DeployInput, DeployResult, SettleInput
+from activities.notifications import LoggingPushProvider, PushProvider
+from activities.notify import deliver, new_notification
 from activities.status import not_found, set_decision_status
 from ecs.db.tables import CreditAccount, Offer
 from ecs.domain.status import DecisionStatus, OfferStatus
 from ecs.logs import log_context
+from ecs.notifications.events import EventPublisher
+from ecs.notifications.inbox import add_once
 
 log = logging.getLogger("ecs.activities")
 
@@ -36,8 +43,15 @@ _SETTLED_STATUS = {
 
 
 class OfferActivities(Offers):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        push: PushProvider | None = None,
+        events: EventPublisher | None = None,
+    ) -> None:
         self.engine = engine
+        self.push = push or LoggingPushProvider()
+        self.events = events
 
     @activity.defn
     def settle_offer(self, inp: SettleInput) -> None:
@@ -92,9 +106,14 @@ class OfferActivities(Offers):
                     account = _activate(account, offer, now)
                     session.add(account)
                     set_decision_status(session, uuid.UUID(inp.decision_id), DecisionStatus.ACTIVE)
+                notice = (
+                    None if inp.notice is None else add_once(session, new_notification(inp.notice))
+                )
                 session.commit()
                 assert account is not None
             log.info("credit deployed", extra={"newly_deployed": bool(moved)})
+            if notice is not None and inp.notice is not None:
+                deliver(notice, inp.notice, self.events, self.push)
             return DeployResult(
                 credit_limit=account.credit_limit,
                 interest_rate=account.interest_rate,

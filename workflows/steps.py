@@ -236,17 +236,24 @@ class DecisionSteps:
             summary="deploy the credit line (idempotent per offer)",
         )
 
-    async def _accept_and_deploy(self, offer: OfferView) -> None:
+    async def _accept_and_deploy(
+        self, offer: OfferView, notice: summary.Message | None = None
+    ) -> None:
+        """With ``notice``, the app's notification commits with the deployment and is sent
+        after it (the caller then does not ``_notify``)."""
         await workflow.execute_activity_method(
             Offers.accept_and_deploy,
             DeployInput(
                 decision_id=self._input.decision_id,
                 offer_id=offer.offer_id,
                 user_id=self._input.user_id,
+                notice=None if notice is None else self._notice(notice),
             ),
             start_to_close_timeout=SHORT,
             retry_policy=DB_RETRY,
-            summary="offer → ACCEPTED, deploy the credit line (one transaction, once per offer)",
+            summary="offer → ACCEPTED, deploy the credit line"
+            + (" and notify the app" if notice else "")
+            + " (one transaction, once per offer)",
         )
 
     async def _notify_once(
@@ -256,17 +263,20 @@ class DecisionSteps:
         if message.kind not in self._s.notified:
             await self._notify(message, data)
 
+    def _notice(self, message: summary.Message, data: dict[str, str] | None = None) -> NotifyInput:
+        return NotifyInput(
+            user_id=self._input.user_id,
+            decision_id=self._input.decision_id,
+            kind=message.kind,
+            title=message.title,
+            body=message.body,
+            data=data or {},
+        )
+
     async def _notify(self, message: summary.Message, data: dict[str, str] | None = None) -> None:
         await workflow.execute_activity_method(
             Notifications.notify,
-            NotifyInput(
-                user_id=self._input.user_id,
-                decision_id=self._input.decision_id,
-                kind=message.kind,
-                title=message.title,
-                body=message.body,
-                data=data or {},
-            ),
+            self._notice(message, data),
             start_to_close_timeout=SHORT,
             retry_policy=DB_RETRY,
             summary=f"notify the app: {message.kind}",

@@ -35,25 +35,33 @@ def append(engine: Engine, new: NewNotification) -> Notification:
     """The committed row for ``new.dedup_key``: inserted now, or found from an earlier attempt."""
     for _ in range(APPEND_ATTEMPTS):
         with Session(engine, expire_on_commit=False) as session:
-            existing = _by_dedup_key(session, new.dedup_key)
-            if existing is not None:
-                return existing
-            row = Notification(
-                user_id=new.user_id,
-                dedup_key=new.dedup_key,
-                kind=new.kind,
-                title=new.title,
-                body=new.body,
-                data=new.data,
-                decision_id=new.decision_id,
-            )
-            session.add(row)
+            row = add_once(session, new)
             try:
                 session.commit()
                 return row
             except IntegrityError:
                 session.rollback()  # same dedup key (found next time) or same seq (renumbered)
     raise RuntimeError(f"could not append notification {new.dedup_key!r}")
+
+
+def add_once(session: Session, new: NewNotification) -> Notification:
+    """The row for ``new.dedup_key`` in the caller's transaction: the one an earlier attempt
+    committed, or a new one added to ``session`` (numbered when it is flushed). For a writer
+    whose notification must commit with its own change (``accept_and_deploy``)."""
+    existing = _by_dedup_key(session, new.dedup_key)
+    if existing is not None:
+        return existing
+    row = Notification(
+        user_id=new.user_id,
+        dedup_key=new.dedup_key,
+        kind=new.kind,
+        title=new.title,
+        body=new.body,
+        data=new.data,
+        decision_id=new.decision_id,
+    )
+    session.add(row)
+    return row
 
 
 def after(session: Session, user_id: uuid.UUID, seq: int, limit: int) -> list[Notification]:

@@ -158,6 +158,8 @@ class FakeCredit(History, Decisions, Status, Offers, Notifications):
     @activity.defn
     def accept_and_deploy(self, inp: DeployInput) -> DeployResult:
         self._record("accept_and_deploy", inp)
+        if inp.notice is not None:  # the real activity writes it with the deployment
+            self._record("notify", inp.notice)
         return DeployResult(
             credit_limit=Decimal("1000"),
             interest_rate=Decimal("0.2"),

@@ -55,7 +55,7 @@ def make_credit(engine: Engine) -> Credit:
     return Credit(
         HistoryActivities(engine),
         DecisionActivities(engine, ScorecardModel()),
-        OfferActivities(engine),
+        OfferActivities(engine, LoggingPushProvider()),
         NotifyActivities(engine, LoggingPushProvider()),
     )
 
@@ -230,6 +230,63 @@ async def test_accept_and_deploy_refuses_an_offer_that_ended(
         assert session.get(CreditAccount, user_id) is None
         offer = session.get(Offer, uuid.UUID(offer_id))
         assert offer is not None and offer.status == OfferStatus.EXPIRED
+
+
+def _notice(user_id: uuid.UUID, decision_id: str) -> NotifyInput:
+    return NotifyInput(
+        user_id=str(user_id), decision_id=decision_id, kind="credit_active", title="t", body="b"
+    )
+
+
+def _notices(engine: Engine, user_id: uuid.UUID) -> list[Notification]:
+    with Session(engine) as session:
+        return list(session.exec(select(Notification).where(Notification.user_id == user_id)))
+
+
+async def test_accept_and_deploy_records_the_notice_with_the_line_once(
+    credit: Credit, engine: Engine
+) -> None:
+    """The credit line and the app's notice commit together; a retry adds neither again."""
+    user_id, decision_id, offer_id = await _approved_offer(credit, engine)
+    deploy = DeployInput(
+        decision_id=decision_id,
+        offer_id=offer_id,
+        user_id=str(user_id),
+        notice=_notice(user_id, decision_id),
+    )
+    env = ActivityEnvironment()
+    env.run(credit.offers.accept_and_deploy, deploy)
+    env.run(credit.offers.accept_and_deploy, deploy)  # a retry after a lost ack
+    rows = _notices(engine, user_id)
+    assert [(r.kind, r.dedup_key) for r in rows] == [
+        ("credit_active", f"{decision_id}:credit_active")
+    ]
+    push = credit.offers.push
+    assert isinstance(push, LoggingPushProvider)
+    assert sum(1 for m in push.sent if m.user_id == str(user_id)) == 2  # delivered after commit
+
+
+async def test_a_refused_deployment_records_no_notice(credit: Credit, engine: Engine) -> None:
+    user_id, decision_id, offer_id = await _approved_offer(credit, engine)
+    env = ActivityEnvironment()
+    env.run(
+        credit.offers.settle_offer,
+        SettleInput(decision_id=decision_id, offer_id=offer_id, outcome="DECLINED"),
+    )
+    with pytest.raises(ApplicationError):
+        env.run(
+            credit.offers.accept_and_deploy,
+            DeployInput(
+                decision_id=decision_id,
+                offer_id=offer_id,
+                user_id=str(user_id),
+                notice=_notice(user_id, decision_id),
+            ),
+        )
+    assert _notices(engine, user_id) == []
+    push = credit.offers.push
+    assert isinstance(push, LoggingPushProvider)
+    assert not any(m.user_id == str(user_id) for m in push.sent)
 
 
 def test_notify_writes_one_inbox_row_per_decision_and_kind(credit: Credit, engine: Engine) -> None:

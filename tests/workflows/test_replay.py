@@ -28,7 +28,11 @@ from workflows.registry import WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 EXPECTED = {
-    "approved_accepted",  # accept_and_deploy: settle and deploy in one activity
+    # accept_and_deploy: settle, deploy and record the "credit active" notice in one activity
+    "approved_accepted",
+    # Recorded before NOTICE_WITH_DEPLOYMENT_PATCH (accept_and_deploy, then notify) and kept by
+    # hand under this name: decisions accepted back then must replay their separate notify.
+    "approved_accepted_separate_notify",
     # Recorded before ACCEPT_IN_ONE_STEP_PATCH (settle_offer, then deploy_credit) and kept by
     # hand: the recorder no longer produces it, and decisions accepted back then must replay.
     "approved_accepted_two_steps",
