@@ -1,5 +1,5 @@
 """Credit-decision benchmark: a customer's whole journey, ECS beside a synchronous baseline and
-the bare-workflow floor, in one run.
+the journey floor (the same journey on bare Temporal), in one run.
 
     python -m bench.decisions                        # the `make run` stack, 10/s for 15 s
     python -m bench.decisions --temporal memory      # the dev server in memory (an extra row)
@@ -11,7 +11,7 @@ offer p50 ≤ 25 ms, p99 ≤ 60 ms; accept → 202 p50 ≤ 10 ms; accept → cre
 25 ms; ECS within 1.5x a synchronous design; throughput ≥ 0.9x a bare workflow with the same
 activity mix), all *measured in the same run* so the ratios say what ECS itself costs, whatever
 else the shared cores are doing (each phase prints the cores its services used, and the
-machine's).
+machine's, and the CPU its services spent per journey).
 
 What it starts (and always stops, on error or Ctrl-C too):
 
@@ -20,8 +20,8 @@ What it starts (and always stops, on error or Ctrl-C too):
 * a database: a SQLite file as ``make run`` (``--postgres``: a throwaway PostgreSQL database on
   127.0.0.1:5432, created, migrated and dropped; ``--database-url``: that one);
 * Redis: ``--redis-url`` (default redis://127.0.0.1:6379/0), else the bundled redis-server;
-* the real worker (``python -m ecs worker``), and workers for the bare workflow
-  (``bench.lib.bare``) and the accept floor (``bench.lib.floor``) with the same settings, as
+* the real worker (``python -m ecs worker``), and workers for the journey floor
+  (``bench.lib.floor``) and the bare workflow (``bench.lib.bare``) with the same settings, as
   subprocesses: on 2 cores a worker inside this process would compete with the load generator
   for one GIL (``--worker inprocess`` measures that variant);
 * the real API (``python -m ecs api``) under uvicorn, and the synchronous baseline
@@ -32,13 +32,15 @@ Load: an **open loop** fires one journey per tick on a fixed schedule (latency c
 scheduled tick, so a stalled server cannot hide its queueing): a fresh user (with ledger
 history) asks ``POST /v1/credit-decisions?wait=10`` (update-with-start on ``wait_decided``),
 accepts the offer at once, and the bench polls the database until the credit line exists
-(``bench.lib.journey``). The baseline gets the same schedule, then the bare workflow
-(``execute_workflow``, 3 trivial *local* activities then 1 regular, as the real request → offer
-path; ``--bare-mix regular``: 4 regular; ``both``) and the accept floor (an update, then one
-activity, on workflows started beforehand). Then a **closed loop** with ``--concurrency``
-callers measures the maximum request → offer rate of ECS and of the bare workflow. A breakdown
-from workflow histories (event timestamps) shows how much of the latency is Temporal,
-activities, and the API.
+(``bench.lib.journey``). The baseline gets the same schedule, then the **journey floor**: the
+same journey, timed the same way, on a workflow with the real one's Temporal shape
+(update-with-start, 3 trivial local activities, a regular notify, an ``accept`` update, one
+regular activity) and nothing of ECS, started from this process; it is the reference of the
+throughput ratio. Then the bare workflow (``execute_workflow``, 3 trivial *local* activities then
+1 regular, no update; ``--bare-mix regular``: 4 regular; ``both``) as extra rows. Then a
+**closed loop** with ``--concurrency`` callers measures the maximum request → offer rate of ECS,
+the journey floor and the bare workflow. A breakdown from workflow histories (event timestamps)
+shows how much of the latency is Temporal, activities, and the API.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ import functools
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -67,11 +70,11 @@ from bench.lib.journey import (
     BASELINE_ROUTES,
     ECS_ROUTES,
     Journeys,
-    accept_floor,
+    floor_journey,
     journey,
     start_temporal_file,
 )
-from bench.lib.loops import Phase, Sample, closed_loop, open_loop
+from bench.lib.loops import Fire, Phase, Sample, closed_loop, open_loop
 from bench.lib.machine import busy, describe, load_average, markdown_line, text_block
 from bench.lib.report import summary_table
 from bench.lib.services import (
@@ -95,6 +98,7 @@ from ecs.temporal.devserver import DYNAMIC_CONFIG
 WAIT_SECONDS = 10
 TEMPORAL_KINDS = {"file": "file-backed (SQLite, as `make run`)", "memory": "in memory"}
 REQUEST_TIMEOUT = 15.0
+FLOOR = "journey floor"
 WARMUP = 10
 # The closed loop may go much faster than the open loop: users are created up front for this
 # many decisions per second (a loop that runs out of users stops early and says so).
@@ -133,9 +137,13 @@ async def run(opts: Options, stack: Stack) -> int:
     settings = bench_settings(stack, "decisions", database_url, redis_url)
     bare_queue = f"bench-bare-{uuid.uuid4().hex[:8]}"
     floor_queue = f"bench-floor-{uuid.uuid4().hex[:8]}"
-    env = child_env(
-        settings, **{bare.TASK_QUEUE_ENV: bare_queue, floor.TASK_QUEUE_ENV: floor_queue}
-    )
+    marks = stack.tmp / "floor-marks"
+    marks.mkdir()
+    env = child_env(settings, **{
+        bare.TASK_QUEUE_ENV: bare_queue,
+        floor.TASK_QUEUE_ENV: floor_queue,
+        floor.MARKS_ENV: str(marks),
+    })  # fmt: skip
 
     if opts.temporal == "file":
         start_temporal_file(stack, settings)
@@ -178,13 +186,23 @@ async def run(opts: Options, stack: Stack) -> int:
         for w in in_process:
             await workers.enter_async_context(w)
         urls = {"ECS": api} | ({"baseline": baseline_url} if baseline_url else {})
-        queues = {"bare": bare_queue, "floor": floor_queue}
-        return await measure(opts, stack, settings, client, urls, engine, tokens, queues, {
+        floor_fire = functools.partial(floor_journey, client, floor_queue, marks)
+        refs = References(bare_queue, floor_fire)
+        return await measure(opts, stack, settings, client, urls, engine, tokens, refs, {
             "database": database_desc,
             "redis": redis_desc,
             "setup": f"{time.monotonic() - t_setup:.1f} s",
             "load": load,
         })  # fmt: skip
+
+
+@dataclass(frozen=True)
+class References:
+    """What the run measures ECS against besides the baseline's URL: the bare workflow's task
+    queue, and the journey floor's ``fire`` (``(into, accept=True) -> Fire``)."""
+
+    bare_queue: str
+    floor_fire: Callable[..., Fire]
 
 
 async def measure(
@@ -195,7 +213,7 @@ async def measure(
     urls: dict[str, str],
     engine: Engine,
     tokens: list[tuple[uuid.UUID, str]],
-    queues: dict[str, str],
+    refs: References,
     info: dict[str, str],
 ) -> int:
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
@@ -224,7 +242,7 @@ async def measure(
                     bare.BareWorkflow.run,
                     args=[str(uuid.uuid4()), mix],
                     id=wid,
-                    task_queue=queues["bare"],
+                    task_queue=refs.bare_queue,
                     execution_timeout=timedelta(seconds=REQUEST_TIMEOUT),
                 )
             except Exception as exc:
@@ -232,20 +250,24 @@ async def measure(
             return Sample(loop.time() - tick, 200, True, wid)
 
         routes = {"ECS": ECS_ROUTES, "baseline": BASELINE_ROUTES}
+
+        def fire_of(who: str, into: Journeys) -> Fire:
+            if who == FLOOR:
+                return refs.floor_fire(into)
+            return journey(https[who], routes[who], engine, take_user, into)
+
         results: dict[str, Journeys] = {}
         # Warm-up (connection pools, worker caches, the sandbox's first imports), then the open
         # loop, one system after the other so they never share the cores.
-        for who, http in https.items():
+        for who in [*https, *(() if opts.skip_bare else (FLOOR,))]:
             warm = Journeys(f"warm-up {who}")
-            await closed_loop(
-                "warm-up", journey(http, routes[who], engine, take_user, warm), 1, 60, WARMUP
-            )
+            await closed_loop("warm-up", fire_of(who, warm), 1, 60, WARMUP)
             failed = [s for p in warm.phases() for s in p.samples if not s.ok]
             if failed:
                 raise RuntimeError(f"warm-up {who} failed (not approved?): {failed[0].error}")
             print(f"open loop {who}: {opts.rate:g}/s for {opts.duration:g} s", flush=True)
             results[who] = Journeys(who)
-            fire = journey(http, routes[who], engine, take_user, results[who])
+            fire = fire_of(who, results[who])
             cpu_before = cpu.snapshot(stack)
             offer = await open_loop(
                 f"{who} open loop", fire, opts.rate, opts.duration, 2 * REQUEST_TIMEOUT
@@ -263,7 +285,6 @@ async def measure(
         mixes = () if opts.skip_bare else opts.bare_mixes
         bare_open: dict[str, Phase] = {}
         bare_cpu_ms: dict[str, float] = {}
-        floor_cpu_ms: float | None = None
         for mix in mixes:
             fire_mix = functools.partial(fire_bare, mix=mix)
             await closed_loop(f"warm-up bare {mix}", fire_mix, 1, 60, WARMUP)
@@ -277,27 +298,26 @@ async def measure(
             done = sum(1 for s in bare_open[mix].samples if s.ok)
             bare_cpu_ms[mix], per = cpu.per_item(cpu_before, cpu_after, done, "workflow")
             print("  ", per, flush=True)
-        floors: tuple[Phase, Phase] | None = None
-        if mixes:
-            cpu_before = cpu.snapshot(stack)
-            floors = await accept_floor(client, queues["floor"], opts.rate, opts.duration)
-            cpu_after = cpu.snapshot(stack)
-            for phase in floors:
-                print(" ", phase.line(), flush=True)
-            done = sum(1 for s in floors[1].samples if s.ok)
-            floor_cpu_ms, per = cpu.per_item(cpu_before, cpu_after, done, "accept")
-            print("  ", per, flush=True)
 
         print(f"closed loop: concurrency {opts.concurrency} for {opts.closed_duration:g} s")
-        ecs_only = Journeys("ECS closed")
         ecs_closed = await closed_loop(
             f"ECS closed loop C={opts.concurrency}",
-            journey(https["ECS"], ECS_ROUTES, engine, take_user, ecs_only, accept=False),
+            journey(https["ECS"], ECS_ROUTES, engine, take_user, Journeys("ECS"), accept=False),
             opts.concurrency,
             opts.closed_duration,
             len(tokens),
         )
         print(" ", ecs_closed.line(), flush=True)
+        floor_closed: Phase | None = None
+        if FLOOR in results:
+            floor_closed = await closed_loop(
+                f"{FLOOR} closed loop C={opts.concurrency}",
+                refs.floor_fire(Journeys(FLOOR), accept=False),
+                opts.concurrency,
+                opts.closed_duration,
+                10**9,
+            )
+            print(" ", floor_closed.line(), flush=True)
         bare_closed: dict[str, Phase] = {}
         for mix in mixes:
             bare_closed[mix] = await closed_loop(
@@ -310,13 +330,15 @@ async def measure(
             print(" ", bare_closed[mix].line(), flush=True)
         stack.check_alive()
         phases = [p for j in results.values() for p in j.phases()]
-        phases += [ecs_closed, *bare_open.values(), *bare_closed.values(), *(floors or ())]
+        phases += [ecs_closed, *bare_open.values(), *bare_closed.values()]
+        phases += [floor_closed] if floor_closed else []
         errors = [s.error for p in phases for s in p.samples if not s.ok]
         if errors:
             print(f"\nfirst errors ({len(errors)} in all):")
             for e in errors[:5]:
                 print("  ", e)
-        await print_breakdowns(client, results["ECS"].offer, bare_open, open_n(opts))
+        floor_offer = {FLOOR: results[FLOOR].offer} if FLOOR in results else {}
+        await print_breakdowns(client, results["ECS"].offer, floor_offer | bare_open, open_n(opts))
 
     facts = describe(
         load=f"{info['load']} before the run, {load_average()} after",
@@ -329,22 +351,24 @@ async def measure(
     print("\nmachine:\n" + text_block(facts))
     print(f"  setup        {info['setup']}")
     table = summary_table(
-        opts, results, bare_open, floors, ecs_closed, bare_closed, (bare_cpu_ms, floor_cpu_ms)
+        opts, results, ecs_closed, floor_closed, bare_open, bare_closed, bare_cpu_ms
     )
     print("\n" + table + "\n\n" + markdown_line(facts) + "\n")
     return 0
 
 
 async def print_breakdowns(
-    client: Client, ecs_open: Phase, bare_open: dict[str, Phase], n: int
+    client: Client, ecs_open: Phase, references: dict[str, Phase], n: int
 ) -> None:
-    """Where the time goes: workflow histories of a sample of the open-loop runs."""
+    """Where the time goes: workflow histories of a sample of the open-loop runs (ECS, the
+    journey floor, the bare workflow by mix)."""
     step = max(1, n // 25)
     sample_ids = [s.ref for s in ecs_open.samples if s.ok and s.ref][::step]
     breakdowns = {"ECS": await history_breakdown(client, sample_ids[:25])}
-    for mix, phase in bare_open.items():
-        bare_ids = [s.ref for s in phase.samples if s.ok][::step]
-        breakdowns[f"bare {mix}"] = await history_breakdown(client, bare_ids[:25])
+    for who, phase in references.items():
+        ids = [s.ref for s in phase.samples if s.ok][::step]
+        label = who if who == FLOOR else f"bare {who}"
+        breakdowns[label] = await history_breakdown(client, ids[:25])
     print("\nworkflow history breakdown, medians of up to 25 open-loop runs (ms):")
     for who, breakdown in breakdowns.items():
         for key, value in breakdown.items():
@@ -387,7 +411,9 @@ def parse_args(argv: list[str] | None) -> Options:
         "--skip-baseline", action="store_true", help="no synchronous-baseline comparison"
     )
     parser.add_argument("--redis-url", default=None, help=f"default: {DEFAULT_REDIS_URL}")
-    parser.add_argument("--skip-bare", action="store_true", help="no bare-workflow comparison")
+    parser.add_argument(
+        "--skip-bare", action="store_true", help="no journey floor or bare workflow"
+    )
     parser.add_argument(
         "--bare-mix",
         choices=(*bare.MIXES, "both"),

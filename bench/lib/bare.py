@@ -71,13 +71,13 @@ class BareWorkflow:
     @workflow.run
     async def run(self, user_id: str, mix: str = "local") -> str:
         for step in LOCAL_STEPS:
-            user_id = await _step(step, user_id, local=mix == "local")
+            user_id = await run_step(step, user_id, local=mix == "local")
         for step in REGULAR_STEPS:
-            user_id = await _step(step, user_id, local=False)
+            user_id = await run_step(step, user_id, local=False)
         return user_id
 
 
-async def _step(name: str, user_id: str, *, local: bool) -> str:
+async def run_step(name: str, user_id: str, *, local: bool) -> str:
     """One activity with the real path's timeout and retry policy, local or regular."""
     result: str
     if local:

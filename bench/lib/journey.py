@@ -6,10 +6,10 @@ offer, accepts it at once, and the bench polls the database until the user's cre
 (the account row ``deploy_credit`` writes, as ``GET /v1/me/credit`` would show it, without
 loading the API with polls). The three latencies land in three phases of the same run.
 
-Also here: the accept floor's driver (``bench.lib.floor``: an update and one activity on a bare
-workflow, the same schedule), and the embedded stack's Temporal dev server (file-backed, with
-the SQLite pragmas and dynamic config ``make run`` uses; ``bench.lib.services`` starts it in
-memory only).
+Also here: the journey floor's driver (``bench.lib.floor``: the same journey on a workflow with
+the real one's Temporal shape and trivial activities, timed the same way), and the embedded
+stack's Temporal dev server (file-backed, with the SQLite pragmas and dynamic config ``make run``
+uses; ``bench.lib.services`` starts it in memory only).
 """
 
 from __future__ import annotations
@@ -20,13 +20,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from sqlalchemy import Connection, Engine, bindparam, select
-from temporalio.client import Client
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
 
 from bench.lib import floor
-from bench.lib.loops import Fire, Phase, Sample, open_loop
+from bench.lib.loops import Fire, Phase, Sample
 from bench.lib.stack import Stack
 from ecs.contracts import workflow_id_for
 from ecs.db.tables import CreditAccount
@@ -167,43 +169,58 @@ def _has_account(conn: Connection, user_id: uuid.UUID) -> bool:
         conn.rollback()
 
 
-async def accept_floor(
-    client: Client, task_queue: str, rate: float, duration: float
-) -> tuple[Phase, Phase]:
-    """The accept floor (``bench.lib.floor``): (update → answer, update → workflow done) of
-    workflows started beforehand, one accept per open-loop tick."""
-    count = max(1, round(rate * duration))
-    handles = await asyncio.gather(
-        *(
-            client.start_workflow(
-                floor.AcceptFloorWorkflow.run,
-                str(i),
-                id=f"bench-floor-{uuid.uuid4()}",
-                task_queue=task_queue,
-                execution_timeout=timedelta(minutes=5),
-            )
-            for i in range(count)
-        )
-    )
-    await asyncio.sleep(1.0)  # let every first workflow task finish before the first accept
-    answered, done = Phase("bare update → answered"), Phase("bare update → workflow done")
-    pending = iter(handles)
+def floor_journey(
+    client: Client,
+    task_queue: str,
+    marks: Path,
+    into: Journeys,
+    *,
+    accept: bool = True,
+) -> Fire:
+    """The journey floor's ``fire`` (``bench.lib.floor``), timed as :func:`journey` times ECS:
+    update-with-start → ``wait_decided`` answered, then ``accept`` → answered and → the accept
+    activity's mark file exists (polled as often as ECS's credit line)."""
 
     async def fire(_i: int, tick: float) -> Sample:
-        handle = next(pending)
+        user = str(uuid.uuid4())  # the floor has no users: any id is a fresh journey
         loop = asyncio.get_running_loop()
+        start = WithStartWorkflowOperation(
+            floor.JourneyFloorWorkflow.run,
+            user,
+            id=f"bench-floor-{user}",
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            execution_timeout=timedelta(minutes=5),
+        )
+        try:
+            _ = await client.execute_update_with_start_workflow(  # the update's answer: "OFFERED"
+                floor.JourneyFloorWorkflow.wait_decided, start_workflow_operation=start
+            )
+        except Exception as exc:
+            sample = Sample(loop.time() - tick, 0, False, error=f"{type(exc).__name__}: {exc}")
+            into.offer.samples.append(sample)
+            return sample
+        handle = await start.workflow_handle()
+        sample = Sample(loop.time() - tick, 200, True, handle.id)
+        into.offer.samples.append(sample)
+        if not accept:
+            return sample
         sent = loop.time()
         try:
-            await handle.execute_update(floor.AcceptFloorWorkflow.accept, "u")
-            answered.samples.append(Sample(loop.time() - sent, 200, True, handle.id))
-            await handle.result()
+            await handle.execute_update(floor.JourneyFloorWorkflow.accept, user)
         except Exception as exc:
-            answered.samples.append(Sample(loop.time() - sent, 0, False, handle.id, str(exc)))
-            return Sample(loop.time() - sent, 0, False, handle.id, str(exc))
-        sample = Sample(loop.time() - sent, 200, True, handle.id)
-        done.samples.append(sample)
+            into.accept.samples.append(Sample(loop.time() - sent, 0, False, error=str(exc)))
+            return sample
+        into.accept.samples.append(Sample(loop.time() - sent, 200, True))
+        mark, deadline = marks / user, time.monotonic() + ACTIVE_TIMEOUT
+        while not mark.exists():
+            if time.monotonic() > deadline:
+                into.active.samples.append(
+                    Sample(loop.time() - sent, 0, False, error="accept activity never ran")
+                )
+                return sample
+            await asyncio.sleep(POLL_INTERVAL)
+        into.active.samples.append(Sample(loop.time() - sent, 200, True))
         return sample
 
-    phase = await open_loop("bare accept floor", fire, rate, duration, ACTIVE_TIMEOUT)
-    answered.elapsed = done.elapsed = phase.elapsed
-    return answered, done
+    return fire
