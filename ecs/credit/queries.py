@@ -57,6 +57,22 @@ def load_decision(
     return decision
 
 
+def decision_with_offer(
+    engine: Engine, decision_id: uuid.UUID, owner_id: uuid.UUID
+) -> tuple[CreditDecision, Offer | None]:
+    """The owner's decision and its offer (if any) in one statement: what an accept or decline
+    needs before its update (the offer's id names the update), read in one round trip."""
+    with Session(engine, expire_on_commit=False) as session:
+        row = session.exec(
+            select(CreditDecision, Offer)
+            .outerjoin(Offer, col(Offer.decision_id) == col(CreditDecision.id))
+            .where(CreditDecision.id == decision_id)
+        ).first()
+    if row is None or row[0].user_id != owner_id:
+        raise not_found()
+    return row[0], row[1]
+
+
 def offer_of(engine: Engine, decision_id: uuid.UUID) -> Offer | None:
     with Session(engine, expire_on_commit=False) as session:
         return session.exec(select(Offer).where(Offer.decision_id == decision_id)).first()

@@ -47,7 +47,7 @@ from ecs.credit import engine, queries, views
 from ecs.credit.claims import claim_decision
 from ecs.credit.projection import close_dead
 from ecs.credit.review_case import ReviewCase, review_case
-from ecs.db.tables import CreditDecision
+from ecs.db.tables import CreditDecision, Offer
 from ecs.domain.review import ReviewRules
 from ecs.domain.status import OPEN_DECISION_STATUSES, DecisionStatus, RecordKind
 from ecs.settings import Settings
@@ -170,11 +170,11 @@ class _Action:
 
 
 async def accept_offer(backends: Backends, decision_id: uuid.UUID, user_id: uuid.UUID) -> Acted:
-    decision = await asyncio.to_thread(queries.load_decision, backends.engine, decision_id, user_id)
+    decision, offer = await _with_offer(backends, decision_id, user_id)
     action = _Action(
         UPDATE_ACCEPT,
         AcceptRequest(user_id=str(user_id)),
-        await _update_id(backends, decision, "accept"),
+        _update_id(decision, offer, "accept"),
         commits_to=DecisionStatus.ACCEPTED,
         done_when=frozenset({DecisionStatus.ACCEPTED, DecisionStatus.ACTIVE}),
     )
@@ -184,11 +184,11 @@ async def accept_offer(backends: Backends, decision_id: uuid.UUID, user_id: uuid
 async def decline_offer(
     backends: Backends, decision_id: uuid.UUID, user_id: uuid.UUID, reason: str | None
 ) -> Acted:
-    decision = await asyncio.to_thread(queries.load_decision, backends.engine, decision_id, user_id)
+    decision, offer = await _with_offer(backends, decision_id, user_id)
     action = _Action(
         UPDATE_DECLINE,
         DeclineRequest(user_id=str(user_id), reason=reason),
-        await _update_id(backends, decision, "decline"),
+        _update_id(decision, offer, "decline"),
         commits_to=DecisionStatus.DECLINED,
         done_when=frozenset({DecisionStatus.DECLINED}),
     )
@@ -280,9 +280,18 @@ def _contested(db: Engine, decision_id: uuid.UUID) -> bool:
         return bool(queries.contested_ids(session, [decision_id]))
 
 
-async def _update_id(backends: Backends, decision: CreditDecision, verb: str) -> str:
+async def _with_offer(
+    backends: Backends, decision_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[CreditDecision, Offer | None]:
+    """The customer's decision and its offer, in one read (measured: accept → 202 was two
+    thread hops and two sessions before its update)."""
+    return await asyncio.to_thread(
+        queries.decision_with_offer, backends.engine, decision_id, user_id
+    )
+
+
+def _update_id(decision: CreditDecision, offer: Offer | None, verb: str) -> str:
     """``accept-<offer id>``: one accept per offer, whichever request (or retry) carries it."""
-    offer = await asyncio.to_thread(queries.offer_of, backends.engine, decision.id)
     return f"{verb}-{offer.id if offer else decision.id}"
 
 
