@@ -300,34 +300,38 @@ async def measure(
             print("  ", per, flush=True)
 
         print(f"closed loop: concurrency {opts.concurrency} for {opts.closed_duration:g} s")
-        ecs_closed = await closed_loop(
-            f"ECS closed loop C={opts.concurrency}",
-            journey(https["ECS"], ECS_ROUTES, engine, take_user, Journeys("ECS"), accept=False),
-            opts.concurrency,
-            opts.closed_duration,
-            len(tokens),
+        closed_cpu: dict[str, float] = {}  # CPU ms per decision (request → offer only)
+
+        async def saturate(who: str, fire: Fire, users: int) -> Phase:
+            before = cpu.snapshot(stack)
+            phase = await closed_loop(
+                f"{who} closed loop C={opts.concurrency}",
+                fire,
+                opts.concurrency,
+                opts.closed_duration,
+                users,
+            )
+            closed_cpu[who], per = cpu.per_item(
+                before, cpu.snapshot(stack), len(phase.ok), "decision"
+            )
+            print(" ", phase.line(), flush=True)
+            print("  ", per, flush=True)
+            return phase
+
+        ecs_fire = journey(
+            https["ECS"], ECS_ROUTES, engine, take_user, Journeys("ECS"), accept=False
         )
-        print(" ", ecs_closed.line(), flush=True)
+        ecs_closed = await saturate("ECS", ecs_fire, len(tokens))
         floor_closed: Phase | None = None
         if FLOOR in results:
-            floor_closed = await closed_loop(
-                f"{FLOOR} closed loop C={opts.concurrency}",
-                refs.floor_fire(Journeys(FLOOR), accept=False),
-                opts.concurrency,
-                opts.closed_duration,
-                10**9,
+            floor_closed = await saturate(
+                FLOOR, refs.floor_fire(Journeys(FLOOR), accept=False), 10**9
             )
-            print(" ", floor_closed.line(), flush=True)
         bare_closed: dict[str, Phase] = {}
         for mix in mixes:
-            bare_closed[mix] = await closed_loop(
-                f"bare ({mix}) closed loop C={opts.concurrency}",
-                functools.partial(fire_bare, mix=mix),
-                opts.concurrency,
-                opts.closed_duration,
-                10**9,
+            bare_closed[mix] = await saturate(
+                f"bare ({mix})", functools.partial(fire_bare, mix=mix), 10**9
             )
-            print(" ", bare_closed[mix].line(), flush=True)
         stack.check_alive()
         phases = [p for j in results.values() for p in j.phases()]
         phases += [ecs_closed, *bare_open.values(), *bare_closed.values()]
@@ -351,7 +355,7 @@ async def measure(
     print("\nmachine:\n" + text_block(facts))
     print(f"  setup        {info['setup']}")
     table = summary_table(
-        opts, results, ecs_closed, floor_closed, bare_open, bare_closed, bare_cpu_ms
+        opts, results, (ecs_closed, floor_closed), bare_open, bare_closed, bare_cpu_ms, closed_cpu
     )
     print("\n" + table + "\n\n" + markdown_line(facts) + "\n")
     return 0

@@ -36,6 +36,10 @@ def _ms(phase: Phase | None, q: float) -> str:
     return "n/a" if phase is None or not phase.ok else f"{phase.pct(q):.1f}"
 
 
+def _cpu(spent: dict[str, float], who: str) -> str:
+    return f"{spent[who]:.1f}" if spent.get(who) else "n/a"
+
+
 def _pair(phase: Phase | None) -> str:
     return "n/a" if phase is None or not phase.ok else f"{_ms(phase, 0.5)} / {_ms(phase, 0.99)}"
 
@@ -43,16 +47,19 @@ def _pair(phase: Phase | None) -> str:
 def summary_table(
     opts: RunShape,
     results: dict[str, Journeys],
-    ecs_closed: Phase,
-    floor_closed: Phase | None,
+    closed: tuple[Phase, Phase | None],
     bare_open: dict[str, Phase],
     bare_closed: dict[str, Phase],
     bare_cpu: dict[str, float],
+    closed_cpu: dict[str, float],
 ) -> str:
     """The run's summary: ECS, the synchronous baseline and the journey floor by column (the
     floor is the throughput ratio's reference: the same journey in Temporal's terms, trivial
-    activities); the bare workflow by mix as rows below; ``bare_cpu``: its CPU ms per run."""
+    activities); the bare workflow by mix as rows below. ``closed``: ECS's and the floor's
+    closed loops; ``bare_cpu``: the bare workflow's CPU ms per run; ``closed_cpu``: CPU ms per
+    decision in each closed loop, by who ran it."""
     ecs, base, flo = results["ECS"], results.get("baseline"), results.get("journey floor")
+    ecs_closed, floor_closed = closed
     rate = f"{opts.rate:g}/s x {opts.duration:g} s"
     p50 = ecs.offer.pct(0.5)
 
@@ -87,15 +94,17 @@ def summary_table(
     )
     ecs_errors = sum(p.errors for p in ecs.phases())
     rows.append(f"| errors | {errors} | 0 | {verdict(ecs_errors == 0)} |")
-    closed = f"closed loop C={opts.concurrency} x {opts.closed_duration:g} s"
+    label = f"closed loop C={opts.concurrency} x {opts.closed_duration:g} s"
     floor_tp = floor_closed.throughput() if floor_closed and floor_closed.ok else None
     tp_ratio = ecs_closed.throughput() / floor_tp if floor_tp else None
     met = "n/a" if tp_ratio is None else verdict(tp_ratio >= TARGETS["ratio"])
     rows += [
-        f"| {closed}: request → offer throughput | {ecs_closed.throughput():.1f}/s | "
+        f"| {label}: request → offer throughput | {ecs_closed.throughput():.1f}/s | "
         f"| {'n/a' if floor_tp is None else f'{floor_tp:.1f}/s'} | | |",
         f"| throughput ECS / journey floor | {'n/a' if tp_ratio is None else f'{tp_ratio:.2f}x'} "
         f"| | | ≥ {TARGETS['ratio']:g}x | {met} |",
+        f"| closed loop: CPU per decision, ms | {_cpu(closed_cpu, 'ECS')} | "
+        f"| {_cpu(closed_cpu, 'journey floor')} | | |",
     ]
     for mix, phase in bare_open.items():
         cpu_ms = f", CPU {bare_cpu[mix]:.1f} ms" if mix in bare_cpu else ""
