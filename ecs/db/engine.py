@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -9,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event
+from sqlalchemy.engine import ExceptionContext
 from sqlmodel import Session, create_engine
 
 from ecs.settings import Settings, get_settings
 from ecs.tracing import instrument_engine
+
+log = logging.getLogger("ecs.db")
 
 
 def normalise_url(url: str) -> str:
@@ -33,6 +37,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _failed_ping_is_a_dead_connection(context: ExceptionContext) -> None:
+    """A pooled connection whose pre-ping fails for any reason is discarded, not handed out.
+
+    SQLAlchemy replaces a connection only when the ping's error looks like a disconnect. One
+    found mid-query in the pool (a thread still used it after the pool took it back) fails the
+    ping with a ProgrammingError instead, and every request drawing it answered 500
+    (``tests/integration/test_engine_pool.py``). Whatever broke it, a fresh connection is right.
+    """
+    if context.is_pre_ping and not context.is_disconnect:
+        log.warning(
+            "discarding a pooled connection that failed its ping",
+            extra={"error": f"{type(context.original_exception).__name__}: "
+                   f"{context.original_exception}"},
+        )  # fmt: skip
+        context.is_disconnect = True
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
@@ -47,6 +68,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(
             url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800
         )
+        event.listen(engine, "handle_error", _failed_ping_is_a_dead_connection)
     instrument_engine(engine)
     return engine
 
