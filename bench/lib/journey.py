@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -143,15 +143,24 @@ async def _accept(
     )
     if not ok:
         return
-    deadline = time.monotonic() + ACTIVE_TIMEOUT
     with engine.connect() as conn:
-        while not await asyncio.to_thread(_has_account, conn, user_id):
-            if time.monotonic() > deadline:
-                into.active.samples.append(
-                    Sample(loop.time() - sent, 0, False, error="never ACTIVE")
-                )
-                return
-            await asyncio.sleep(POLL_INTERVAL)
+        await _record_active(
+            lambda: asyncio.to_thread(_has_account, conn, user_id), sent, into, "never ACTIVE"
+        )
+
+
+async def _record_active(
+    done: Callable[[], Awaitable[bool]], sent: float, into: Journeys, never: str
+) -> None:
+    """Poll ``done`` every ``POLL_INTERVAL`` until it holds or ``ACTIVE_TIMEOUT`` passes; the
+    accept → ACTIVE sample counts from ``sent`` (the same for ECS and the journey floor)."""
+    loop = asyncio.get_running_loop()
+    deadline = time.monotonic() + ACTIVE_TIMEOUT
+    while not await done():
+        if time.monotonic() > deadline:
+            into.active.samples.append(Sample(loop.time() - sent, 0, False, error=never))
+            return
+        await asyncio.sleep(POLL_INTERVAL)
     into.active.samples.append(Sample(loop.time() - sent, 200, True))
 
 
@@ -212,15 +221,12 @@ def floor_journey(
             into.accept.samples.append(Sample(loop.time() - sent, 0, False, error=str(exc)))
             return sample
         into.accept.samples.append(Sample(loop.time() - sent, 200, True))
-        mark, deadline = marks / user, time.monotonic() + ACTIVE_TIMEOUT
-        while not mark.exists():
-            if time.monotonic() > deadline:
-                into.active.samples.append(
-                    Sample(loop.time() - sent, 0, False, error="accept activity never ran")
-                )
-                return sample
-            await asyncio.sleep(POLL_INTERVAL)
-        into.active.samples.append(Sample(loop.time() - sent, 200, True))
+        mark = marks / user
+
+        async def ran() -> bool:
+            return mark.exists()
+
+        await _record_active(ran, sent, into, "accept activity never ran")
         return sample
 
     return fire
